@@ -1,0 +1,42 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# rds-tcp-rs: out-of-tree build of rds_rs.ko, host tests and VM tests.
+#
+#   make                  build the module against $(KDIR)
+#   make KDIR=/lib/modules/$(uname -r)/build   any Rust-enabled 6.12 tree
+#   make test             host tests + VM selftests (what CI runs)
+#   make check            rustfmt, and clippy over the module and the host crate
+
+# The cached test kernel (scripts/build-kernel builds it on first use).
+# Evaluated on first use only, and once.
+KDIR ?= $(eval KDIR := $$(shell scripts/build-kernel))$(KDIR)
+# LLVM=-19 RUSTC=... RUST_LIB_SRC=... BINDGEN=..., derived from installed packages.
+TOOLCHAIN ?= $(eval TOOLCHAIN := $$(shell scripts/toolchain))$(TOOLCHAIN)
+KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) $(TOOLCHAIN)
+
+.PHONY: all modules clean test check clippy demo
+
+all: modules
+
+modules:
+	@test -n "$(KDIR)" || { echo "no kernel tree: run scripts/setup, or set KDIR" >&2; exit 1; }
+	$(KMAKE) modules
+
+clean:
+	rm -f *.ko *.o *.mod *.mod.c .*.cmd sys/*.o sys/.*.cmd modules.order Module.symvers \
+		sys/shim_generated.rs .*.d
+
+test:
+	scripts/test
+
+demo:
+	scripts/demo
+
+# rustfmt over every Rust file (the crate root reaches them all), clippy over
+# the module as the kernel builds it (warnings are errors) and over the host crate.
+check: clippy
+	rustfmt --edition 2021 --check rds_tcp_rs.rs
+	cargo clippy --quiet --all-targets -- -D warnings
+
+clippy:
+	$(KMAKE) CLIPPY=1 KRUSTFLAGS=-Dwarnings modules

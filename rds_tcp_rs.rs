@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! rds_rs: Reliable Datagram Sockets over TCP, in Rust.
+//!
+//! Registers `AF_RDS` so that applications written for the upstream `rds` and
+//! `rds_tcp` modules run unmodified. This file owns module setup and teardown and
+//! the state shared by every socket; see Documentation/ for the design.
+//!
+//! Files: `socket.rs` (proto_ops), `bind.rs` (bind table), `proto/` (wire formats,
+//! no kernel types, host-tested), `sys/` (the only `unsafe`: the C shim and the
+//! trampolines the kernel calls).
+
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+use kernel::prelude::*;
+use kernel::sync::{Arc, SpinLock};
+use kernel::types::ARef;
+
+mod bind;
+/// The protocol core; public so that its items are documented and not linted as
+/// unreachable (the same files are a host library, see Cargo.toml).
+pub mod proto;
+mod socket;
+mod sys;
+
+use bind::BindTable;
+use socket::RdsSock;
+use sys::Sock;
+
+module! {
+    type: RdsModule,
+    name: "rds_rs",
+    author: "rds-tcp-rs developers",
+    description: "Reliable Datagram Sockets (RDS) over TCP, in Rust",
+    license: "GPL",
+}
+
+/// State shared by all sockets and namespaces: what upstream keeps in globals.
+///
+/// Lock order: `RdsSock::inner`, then `binds`.
+#[pin_data]
+pub(crate) struct Rds {
+    /// Bound sockets by (address, port, scope id), across all namespaces, as
+    /// upstream's `bind_hash_table`: a port bound in one namespace is in use in all.
+    #[pin]
+    binds: SpinLock<BindTable>,
+}
+
+/// Per network namespace state.
+pub(crate) struct NetState {
+    /// RDS sockets created in this namespace and not yet destroyed.
+    sockets: AtomicUsize,
+}
+
+impl Rds {
+    fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
+            binds <- kernel::new_spinlock!(BindTable::new(), "rds_rs::binds"),
+        })
+    }
+
+    /// socket(2): port of `rds_create()` (net/rds/af_rds.c).
+    pub(crate) fn sock_new(
+        &self,
+        net: Arc<NetState>,
+        ty: i32,
+        protocol: i32,
+    ) -> Result<Pin<KBox<RdsSock>>> {
+        const SOCK_SEQPACKET: i32 = 5;
+        if ty != SOCK_SEQPACKET || protocol != 0 {
+            return Err(sys::errno::esocktnosupport());
+        }
+        let rs = KBox::pin_init(RdsSock::new(net.clone()), GFP_KERNEL)?;
+        net.sockets.fetch_add(1, Ordering::Relaxed);
+        Ok(rs)
+    }
+
+    /// close(2): port of `rds_release()`; drops the socket from the bind table.
+    pub(crate) fn release(&self, sk: &Sock) {
+        let rs = sk.rds();
+        let bound = rs.take_bound();
+        if let Some(ep) = bound {
+            let removed: Option<ARef<Sock>> = self.binds.lock().remove(&ep);
+            // Dropped outside the lock: it may be the last but one reference.
+            drop(removed);
+        }
+    }
+
+    /// bind(2): port of `rds_bind()` (net/rds/bind.c).
+    pub(crate) fn bind(&self, sk: &Sock, raw: &[u8]) -> Result {
+        let ep = proto::addr::parse_bind(raw).map_err(proto_err)?;
+        let rs = sk.rds();
+        let mut inner = rs.lock();
+        if inner.bound.is_some() {
+            return Err(EINVAL);
+        }
+        // Loopback goes through memory (upstream's loop transport) and needs no
+        // local interface; anything else must be an address of this namespace.
+        if !ep.addr.is_loopback() {
+            sk.laddr_check(&ep.addr, ep.scope_id)?;
+        }
+        let reservation = BindTable::reserve()?;
+        let bound = self.binds.lock().add(ep, reservation, sk.into())?;
+        inner.bound = Some(bound);
+        Ok(())
+    }
+
+    fn net_init(&self) -> Result<Arc<NetState>> {
+        Ok(Arc::new(
+            NetState {
+                sockets: AtomicUsize::new(0),
+            },
+            GFP_KERNEL,
+        )?)
+    }
+
+    fn net_exit(&self, net: Arc<NetState>) {
+        // User sockets hold a reference on their namespace, so none is left.
+        let left = net.sockets.load(Ordering::Relaxed);
+        if left != 0 {
+            pr_warn!("rds_rs: namespace exits with {} RDS sockets\n", left);
+        }
+    }
+}
+
+impl NetState {
+    /// Counts a socket out of this namespace (it is being destroyed).
+    pub(crate) fn sock_gone(&self) {
+        self.sockets.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Maps a protocol-core error to its errno.
+pub(crate) fn proto_err(e: proto::ProtoError) -> Error {
+    Error::from_errno(-e.errno())
+}
+
+/// The module: one registration of the `AF_RDS` family.
+struct RdsModule {
+    _family: sys::Registration,
+}
+
+impl kernel::Module for RdsModule {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        let rds = KBox::pin_init(Rds::new(), GFP_KERNEL)?;
+        let family = sys::Registration::new(rds)?;
+        pr_info!("rds_rs: AF_RDS registered (RDS over TCP, Rust)\n");
+        Ok(Self { _family: family })
+    }
+}
+
+impl Drop for RdsModule {
+    fn drop(&mut self) {
+        pr_info!("rds_rs: unloaded\n");
+    }
+}
