@@ -72,6 +72,11 @@ impl BindTable {
         }
     }
 
+    /// The socket bound to `ep`, with a new reference.
+    pub(crate) fn lookup(&self, ep: &Endpoint) -> Option<ARef<Sock>> {
+        self.tree.get(ep).cloned()
+    }
+
     /// Unbinds `ep`, returning the reference the table held.
     pub(crate) fn remove(&mut self, ep: &Endpoint) -> Option<ARef<Sock>> {
         self.tree.remove(ep)

@@ -6,7 +6,8 @@
 //! `rds_tcp` modules run unmodified. This file owns module setup and teardown and
 //! the state shared by every socket; see Documentation/ for the design.
 //!
-//! Files: `socket.rs` (proto_ops), `bind.rs` (bind table), `proto/` (wire formats,
+//! Files: `socket.rs` (per-socket state), `send.rs` and `recv.rs` (the data path),
+//! `bind.rs` (bind table), `proto/` (wire formats,
 //! no kernel types, host-tested), `sys/` (the only `unsafe`: the C shim and the
 //! trampolines the kernel calls).
 
@@ -20,10 +21,13 @@ mod bind;
 /// The protocol core; public so that its items are documented and not linted as
 /// unreachable (the same files are a host library, see Cargo.toml).
 pub mod proto;
+mod recv;
+mod send;
 mod socket;
 mod sys;
 
 use bind::BindTable;
+use proto::addr::Endpoint;
 use socket::RdsSock;
 use sys::Sock;
 
@@ -66,8 +70,7 @@ impl Rds {
         ty: i32,
         protocol: i32,
     ) -> Result<Pin<KBox<RdsSock>>> {
-        const SOCK_SEQPACKET: i32 = 5;
-        if ty != SOCK_SEQPACKET || protocol != 0 {
+        if ty != sys::consts::SOCK_SEQPACKET || protocol != 0 {
             return Err(sys::errno::esocktnosupport());
         }
         let rs = KBox::pin_init(RdsSock::new(net.clone()), GFP_KERNEL)?;
@@ -75,9 +78,19 @@ impl Rds {
         Ok(rs)
     }
 
-    /// close(2): port of `rds_release()`; drops the socket from the bind table.
+    /// The socket bound to `ep`, if any, with a reference for the caller.
+    pub(crate) fn lookup(&self, ep: &Endpoint) -> Option<ARef<Sock>> {
+        self.binds.lock().lookup(ep)
+    }
+
+    /// close(2): port of `rds_release()`: drops the socket from the bind table
+    /// and its queued messages.
     pub(crate) fn release(&self, sk: &Sock) {
         let rs = sk.rds();
+        if rs.recv.lock().purge() {
+            // Senders may be waiting for this port to drain.
+            sys::cong_wake();
+        }
         let bound = rs.take_bound();
         if let Some(ep) = bound {
             let removed: Option<ARef<Sock>> = self.binds.lock().remove(&ep);
@@ -118,7 +131,7 @@ impl Rds {
         // User sockets hold a reference on their namespace, so none is left.
         let left = net.sockets.load(Ordering::Relaxed);
         if left != 0 {
-            pr_warn!("rds_rs: namespace exits with {} RDS sockets\n", left);
+            pr_warn!("namespace exits with {} RDS sockets\n", left);
         }
     }
 }
@@ -144,13 +157,13 @@ impl kernel::Module for RdsModule {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         let rds = KBox::pin_init(Rds::new(), GFP_KERNEL)?;
         let family = sys::Registration::new(rds)?;
-        pr_info!("rds_rs: AF_RDS registered (RDS over TCP, Rust)\n");
+        pr_info!("AF_RDS registered (RDS over TCP, Rust)\n");
         Ok(Self { _family: family })
     }
 }
 
 impl Drop for RdsModule {
     fn drop(&mut self) {
-        pr_info!("rds_rs: unloaded\n");
+        pr_info!("unloaded\n");
     }
 }

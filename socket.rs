@@ -1,22 +1,28 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Per-socket state and the socket calls that read it (net/rds/af_rds.c).
+//! Per-socket state and the socket calls that only read or set it: connect,
+//! getname, poll (net/rds/af_rds.c).
 
 use kernel::prelude::*;
 use kernel::sync::lock::{mutex::MutexBackend, Guard};
-use kernel::sync::{Arc, Mutex};
+use kernel::sync::{Arc, Mutex, SpinLock};
 
 use crate::proto::addr::{self, Endpoint};
-use crate::sys::errno;
+use crate::recv::RecvQueue;
+use crate::sys::{consts, errno};
 use crate::{proto_err, NetState};
 
-/// What `bind()` and (later) `connect()` set; guarded by `RdsSock::inner`.
+/// What `bind()` and `connect()` set; guarded by `RdsSock::inner`.
 pub(crate) struct SockInner {
     /// The bound address; `None` until `bind()` succeeds, and again after release.
     pub(crate) bound: Option<Endpoint>,
+    /// The default destination set by `connect()` (`rs_conn_addr`, `rs_conn_port`).
+    pub(crate) conn: Option<Endpoint>,
 }
 
 /// The RDS state of one socket (upstream's `struct rds_sock` minus the `struct sock`).
+///
+/// Lock order: `inner`, then `recv`.
 #[pin_data(PinnedDrop)]
 pub(crate) struct RdsSock {
     /// The namespace the socket was created in.
@@ -24,6 +30,10 @@ pub(crate) struct RdsSock {
     /// Serializes bind, connect and release of this socket (upstream: `lock_sock`).
     #[pin]
     inner: Mutex<SockInner>,
+    /// Received messages waiting for recvmsg (upstream: `rs_recv_queue` under
+    /// `rs_recv_lock`). A spinlock: delivery and wait conditions take it.
+    #[pin]
+    pub(crate) recv: SpinLock<RecvQueue>,
 }
 
 impl RdsSock {
@@ -31,7 +41,8 @@ impl RdsSock {
     pub(crate) fn new(net: Arc<NetState>) -> impl PinInit<Self> {
         pin_init!(Self {
             net,
-            inner <- kernel::new_mutex!(SockInner { bound: None }, "RdsSock::inner"),
+            inner <- kernel::new_mutex!(SockInner { bound: None, conn: None }, "RdsSock::inner"),
+            recv <- kernel::new_spinlock!(RecvQueue::new(), "RdsSock::recv"),
         })
     }
 
@@ -45,18 +56,75 @@ impl RdsSock {
         self.inner.lock().bound.take()
     }
 
+    /// The scope id of the bound address (0 when none), which recvmsg reports
+    /// with IPv6 source addresses, as upstream does.
+    pub(crate) fn bound_scope(&self) -> u32 {
+        self.inner.lock().bound.map_or(0, |b| b.scope_id)
+    }
+
+    /// connect(2): port of `rds_connect()`; only records the default destination.
+    pub(crate) fn connect(&self, raw: &[u8]) -> Result {
+        let ep = addr::parse_connect(raw).map_err(proto_err)?;
+        let mut inner = self.inner.lock();
+        if ep.scope_id != 0 {
+            // A link-local peer must be on the link the socket is bound to.
+            if let Some(b) = inner.bound {
+                if b.scope_id != 0 && b.scope_id != ep.scope_id {
+                    return Err(EINVAL);
+                }
+            }
+        }
+        inner.conn = Some(ep);
+        Ok(())
+    }
+
+    /// The source and destination of a sendmsg, after `rds_sendmsg()`'s checks:
+    /// `dest` is the message's `msg_name`, if any, else the connected address.
+    pub(crate) fn route(&self, dest: Option<Endpoint>) -> Result<(Endpoint, Endpoint)> {
+        let inner = self.inner.lock();
+        let named = dest.is_some();
+        let (Some(src), Some(mut dst)) = (inner.bound, dest.or(inner.conn)) else {
+            return Err(errno::enotconn());
+        };
+        if named {
+            if src.addr.as_v4().is_some() != dst.addr.as_v4().is_some() {
+                return Err(errno::eopnotsupp());
+            }
+            if dst.scope_id != src.scope_id {
+                if dst.scope_id == 0 {
+                    dst.scope_id = src.scope_id;
+                } else if src.scope_id != 0 {
+                    return Err(EINVAL);
+                }
+            }
+        }
+        Ok((src, dst))
+    }
+
     /// getsockname/getpeername: port of `rds_getname()`; returns the length written.
     pub(crate) fn getname(&self, out: &mut [u8], peer: bool) -> Result<usize> {
         let inner = self.inner.lock();
         if peer {
-            // Connected addresses arrive with connect() and the data path.
-            return Err(errno::enotconn());
+            let conn = inner.conn.ok_or_else(errno::enotconn)?;
+            // The peer's scope is reported as the bound one.
+            let scope_id = inner.bound.map_or(conn.scope_id, |b| b.scope_id);
+            return addr::write_sockaddr(&Endpoint { scope_id, ..conn }, out).map_err(proto_err);
         }
         match &inner.bound {
             Some(ep) => addr::write_sockaddr(ep, out),
-            None => addr::write_unbound_name(None, out),
+            None => addr::write_unbound_name(inner.conn.as_ref().map(|c| &c.addr), out),
         }
         .map_err(proto_err)
+    }
+
+    /// poll(2): port of `rds_poll()` without congestion notifications. Messages
+    /// leave the sender as they are sent, so writing never waits for buffer space.
+    pub(crate) fn poll(&self) -> u32 {
+        let mut mask = consts::EPOLLOUT | consts::EPOLLWRNORM;
+        if !self.recv.lock().is_empty() {
+            mask |= consts::EPOLLIN | consts::EPOLLRDNORM;
+        }
+        mask
     }
 }
 

@@ -157,6 +157,59 @@ pub fn parse_bind(raw: &[u8]) -> Result<Endpoint, ProtoError> {
     }
 }
 
+/// Parses the address given to `connect()`, with `rds_connect()`'s errnos.
+/// The caller checks a link-local scope against the bound one.
+pub fn parse_connect(raw: &[u8]) -> Result<Endpoint, ProtoError> {
+    match family_of(raw)? {
+        AF_INET => {
+            let (v4, port) = parse_v4(raw).ok_or(ProtoError::Invalid)?;
+            if v4 == [0; 4] {
+                return Err(ProtoError::DestAddrRequired);
+            }
+            if !v4_bindable(v4) {
+                return Err(ProtoError::Invalid);
+            }
+            Ok(Endpoint {
+                addr: Addr::v4_mapped(v4),
+                port,
+                scope_id: 0,
+            })
+        }
+        AF_INET6 => {
+            let (addr, port, scope) = parse_v6(raw).ok_or(ProtoError::Invalid)?;
+            if !v6_unicast(&addr) || addr.as_v4().is_some_and(|v4| !v4_bindable(v4)) {
+                return Err(ProtoError::ProtoType);
+            }
+            let scope_id = if addr.is_link_local() {
+                if scope == 0 {
+                    return Err(ProtoError::Invalid);
+                }
+                scope
+            } else {
+                0
+            };
+            Ok(Endpoint {
+                addr,
+                port,
+                scope_id,
+            })
+        }
+        _ => Err(ProtoError::AddressFamily),
+    }
+}
+
+/// Parses a `sendmsg()` destination (`msg_name`), with `rds_sendmsg()`'s errnos:
+/// `EINVAL` for everything malformed, whatever the family.
+pub fn parse_dest(raw: &[u8]) -> Result<Endpoint, ProtoError> {
+    if raw.len() < SOCKADDR_IN_LEN {
+        return Err(ProtoError::Invalid);
+    }
+    match family_of(raw)? {
+        AF_INET | AF_INET6 => parse_bind(raw),
+        _ => Err(ProtoError::Invalid),
+    }
+}
+
 /// Writes `ep` as `rds_getname()` does: `sockaddr_in` for a v4-mapped address,
 /// `sockaddr_in6` otherwise. Returns the length written.
 pub fn write_sockaddr(ep: &Endpoint, out: &mut [u8]) -> Result<usize, ProtoError> {
@@ -317,6 +370,62 @@ mod tests {
         assert_eq!(&out[..16], &[0; 16]);
         assert_eq!(write_unbound_name(Some(&Addr(DOC6)), &mut out), Ok(28));
         assert_eq!(&out[..2], &AF_INET6.to_ne_bytes());
+    }
+
+    #[test]
+    fn connect_and_dest_errnos() {
+        let mut mcast6 = [0u8; 16];
+        mcast6[0] = 0xff;
+        let cases: &[(&[u8], ProtoError, ProtoError)] = &[
+            // (address, connect() error, sendmsg() destination error)
+            (
+                &sin([0, 0, 0, 0], 1),
+                ProtoError::DestAddrRequired,
+                ProtoError::Invalid,
+            ),
+            (
+                &sin([224, 0, 0, 1], 1),
+                ProtoError::Invalid,
+                ProtoError::Invalid,
+            ),
+            (
+                &sin([255, 255, 255, 255], 1),
+                ProtoError::Invalid,
+                ProtoError::Invalid,
+            ),
+            (
+                &sin([10, 0, 0, 1], 1)[..15],
+                ProtoError::Invalid,
+                ProtoError::Invalid,
+            ),
+            (
+                &sin6(mcast6, 1, 0),
+                ProtoError::ProtoType,
+                ProtoError::Invalid,
+            ),
+            (
+                &sin6(Addr::v4_mapped([0; 4]).0, 1, 0),
+                ProtoError::ProtoType,
+                ProtoError::Invalid,
+            ),
+            (&sin6(LL, 1, 0), ProtoError::Invalid, ProtoError::Invalid),
+        ];
+        for (raw, conn, dest) in cases {
+            assert_eq!(parse_connect(raw), Err(*conn), "connect {raw:?}");
+            assert_eq!(parse_dest(raw), Err(*dest), "dest {raw:?}");
+        }
+        let mut unix = sin([10, 0, 0, 1], 1);
+        unix[..2].copy_from_slice(&1u16.to_ne_bytes());
+        assert_eq!(parse_connect(&unix), Err(ProtoError::AddressFamily));
+        assert_eq!(parse_dest(&unix), Err(ProtoError::Invalid));
+        let ok = Endpoint {
+            addr: Addr::v4_mapped([10, 0, 0, 1]),
+            port: 9,
+            scope_id: 0,
+        };
+        assert_eq!(parse_connect(&sin([10, 0, 0, 1], 9)), Ok(ok));
+        assert_eq!(parse_dest(&sin([10, 0, 0, 1], 9)), Ok(ok));
+        assert_eq!(parse_dest(&sin6(LL, 9, 2)).map(|e| e.scope_id), Ok(2));
     }
 
     proptest! {

@@ -8,6 +8,8 @@
 
 pub mod addr;
 pub mod header;
+pub mod reasm;
+pub mod seq;
 
 /// Errors of the protocol core, each mapping to the errno upstream returns for the
 /// same misuse (see `errno()`), so that the kernel side converts them in one place.
@@ -23,6 +25,10 @@ pub enum ProtoError {
     MessageTooBig,
     /// A header failed validation; the connection carrying it must be dropped.
     BadHeader,
+    /// `connect()` to the unspecified IPv4 address (`EDESTADDRREQ`).
+    DestAddrRequired,
+    /// `connect()` to an IPv6 address that is not unicast (`EPROTOTYPE`).
+    ProtoType,
 }
 
 impl ProtoError {
@@ -32,11 +38,15 @@ impl ProtoError {
         const EAFNOSUPPORT: i32 = 97;
         const EMSGSIZE: i32 = 90;
         const EPROTO: i32 = 71;
+        const EDESTADDRREQ: i32 = 89;
+        const EPROTOTYPE: i32 = 91;
         match self {
             Self::Invalid | Self::BufferTooSmall => EINVAL,
             Self::AddressFamily => EAFNOSUPPORT,
             Self::MessageTooBig => EMSGSIZE,
             Self::BadHeader => EPROTO,
+            Self::DestAddrRequired => EDESTADDRREQ,
+            Self::ProtoType => EPROTOTYPE,
         }
     }
 }

@@ -55,6 +55,157 @@ pub(crate) mod errno {
     pub(crate) fn esocktnosupport() -> Error {
         from(bindings::ESOCKTNOSUPPORT)
     }
+
+    /// `EOPNOTSUPP`: a flag or operation RDS does not support.
+    pub(crate) fn eopnotsupp() -> Error {
+        from(bindings::EOPNOTSUPP)
+    }
+
+    /// `ENOBUFS`: the destination port is congested and the sender would block.
+    pub(crate) fn enobufs() -> Error {
+        from(bindings::ENOBUFS)
+    }
+
+    /// `ETIMEDOUT`: a blocking call ran out of time (upstream's choice over `EAGAIN`).
+    pub(crate) fn etimedout() -> Error {
+        from(bindings::ETIMEDOUT)
+    }
+
+    /// `EMSGSIZE`: the payload exceeds the message size limit or half `SO_SNDBUF`.
+    pub(crate) fn emsgsize() -> Error {
+        from(bindings::EMSGSIZE)
+    }
+
+    /// `ENETUNREACH`: no transport reaches the destination.
+    pub(crate) fn enetunreach() -> Error {
+        from(bindings::ENETUNREACH)
+    }
+}
+
+/// Kernel constants from sys/shim.h (checked against the kernel's in shim.c).
+pub(crate) mod consts {
+    use super::ffi;
+
+    // CAST: bindgen gives the anonymous enum the type `unsigned int`.
+    pub(crate) const MSG_OOB: i32 = ffi::RDSRS_MSG_OOB as i32;
+    pub(crate) const MSG_PEEK: i32 = ffi::RDSRS_MSG_PEEK as i32;
+    pub(crate) const MSG_TRUNC: i32 = ffi::RDSRS_MSG_TRUNC as i32;
+    pub(crate) const MSG_DONTWAIT: i32 = ffi::RDSRS_MSG_DONTWAIT as i32;
+    pub(crate) const MSG_ZEROCOPY: i32 = ffi::RDSRS_MSG_ZEROCOPY as i32;
+    pub(crate) const SOCK_SEQPACKET: i32 = ffi::RDSRS_SOCK_SEQPACKET as i32;
+    pub(crate) const EPOLLIN: u32 = ffi::RDSRS_EPOLLIN;
+    pub(crate) const EPOLLOUT: u32 = ffi::RDSRS_EPOLLOUT;
+    pub(crate) const EPOLLRDNORM: u32 = ffi::RDSRS_EPOLLRDNORM;
+    pub(crate) const EPOLLWRNORM: u32 = ffi::RDSRS_EPOLLWRNORM;
+}
+
+/// How a blocking wait ended.
+pub(crate) enum Wait {
+    /// The condition holds; this many jiffies of the timeout are left.
+    Ready(i64),
+    /// The timeout passed first.
+    TimedOut,
+    /// A signal arrived (`-ERESTARTSYS`).
+    Interrupted(Error),
+}
+
+impl Wait {
+    fn from_ret(ret: i64) -> Wait {
+        match ret {
+            r if r > 0 => Wait::Ready(r),
+            0 => Wait::TimedOut,
+            // CAST: a negative errno fits in an int.
+            r => Wait::Interrupted(Error::from_errno(r as c_int)),
+        }
+    }
+}
+
+/// Calls the closure behind `arg` for C's wait_event loop.
+///
+/// # Safety
+///
+/// `arg` points to an `F` that is live and not otherwise borrowed for the call.
+unsafe extern "C" fn call_cond<F: FnMut() -> bool>(arg: *mut c_void) -> bool {
+    // SAFETY: Per the function's requirement.
+    let f = unsafe { &mut *arg.cast::<F>() };
+    f()
+}
+
+/// Sleeps on the module's congestion wait queue until `cond()` holds, a signal
+/// arrives or `timeo` jiffies pass. `cond` runs with the task not running: it may
+/// take spinlocks, never a mutex.
+pub(crate) fn cong_wait<F: FnMut() -> bool>(timeo: i64, mut cond: F) -> Wait {
+    // SAFETY: `cond` outlives the call, which is the only user of the pointer.
+    let ret = unsafe {
+        ffi::rdsrs_cong_wait(
+            timeo,
+            Some(call_cond::<F>),
+            core::ptr::addr_of_mut!(cond).cast(),
+        )
+    };
+    Wait::from_ret(ret)
+}
+
+/// Wakes the senders waiting for a congested port.
+pub(crate) fn cong_wake() {
+    // SAFETY: No preconditions.
+    unsafe { ffi::rdsrs_cong_wake() };
+}
+
+/// A `struct msghdr` of a sendmsg or recvmsg call in progress.
+///
+/// # Invariants
+///
+/// `self.0` is the `msghdr` the socket layer passed to the running call.
+pub(crate) struct MsgHdr(NonNull<ffi::msghdr>);
+
+impl MsgHdr {
+    /// Copies the next `dst.len()` bytes of the user's payload into `dst`.
+    pub(crate) fn copy_from(&mut self, dst: &mut [u8]) -> Result {
+        // SAFETY: Live by the type invariant; `dst` is writable for its length.
+        to_result(unsafe {
+            ffi::rdsrs_msg_copy_from(self.0.as_ptr(), dst.as_mut_ptr(), dst.len() as _)
+        })
+    }
+
+    /// Copies `src` to the user's buffers; returns the bytes copied.
+    pub(crate) fn copy_to(&mut self, src: &[u8]) -> Result<usize> {
+        // SAFETY: Live by the type invariant; `src` is readable for its length.
+        let n = unsafe { ffi::rdsrs_msg_copy_to(self.0.as_ptr(), src.as_ptr(), src.len() as _) };
+        // CAST: a byte count or a negative errno.
+        to_result(n.min(0) as c_int)?;
+        Ok(n as usize)
+    }
+
+    /// Takes back the last `len` bytes copied by [`MsgHdr::copy_to`].
+    pub(crate) fn revert(&mut self, len: usize) {
+        // SAFETY: Live by the type invariant; the caller copied `len` bytes.
+        unsafe { ffi::rdsrs_msg_revert(self.0.as_ptr(), len as _) };
+    }
+
+    /// Sets the source address returned by recvmsg, if the caller asked for it.
+    pub(crate) fn set_name(&mut self, name: &[u8]) {
+        // SAFETY: Live by the type invariant; `name` is at most a sockaddr_in6,
+        // which fits the kernel's sockaddr_storage behind `msg_name`.
+        unsafe { ffi::rdsrs_msg_set_name(self.0.as_ptr(), name.as_ptr(), name.len() as c_int) };
+    }
+
+    /// Adds `flags` to those recvmsg returns.
+    pub(crate) fn add_flags(&mut self, flags: i32) {
+        // SAFETY: Live by the type invariant.
+        unsafe { ffi::rdsrs_msg_add_flags(self.0.as_ptr(), flags) };
+    }
+
+    /// The type of the first `SOL_RDS` control message, if any.
+    pub(crate) fn first_rds_cmsg(&self) -> Result<Option<i32>> {
+        // SAFETY: Live by the type invariant.
+        let t = unsafe { ffi::rdsrs_msg_first_rds_cmsg(self.0.as_ptr()) };
+        match t {
+            -1 => Ok(None),
+            t if t < 0 => Err(Error::from_errno(t)),
+            t => Ok(Some(t)),
+        }
+    }
 }
 
 /// Size of the address buffer the socket layer passes to `getname`
@@ -111,6 +262,43 @@ impl Sock {
         unsafe { <Pin<KBox<RdsSock>> as ForeignOwnable>::borrow(priv_) }.get_ref()
     }
 
+    /// Sleeps on this socket's wait queue until `cond()` holds, a signal arrives or
+    /// `timeo` jiffies pass. `cond` runs with the task not running: it may take
+    /// spinlocks, never a mutex.
+    pub(crate) fn wait<F: FnMut() -> bool>(&self, timeo: i64, mut cond: F) -> Wait {
+        // SAFETY: `self` is live; `cond` outlives the call, which is the only user
+        // of the pointer.
+        let ret = unsafe {
+            ffi::rdsrs_sk_wait(
+                self.0.get(),
+                timeo,
+                Some(call_cond::<F>),
+                core::ptr::addr_of_mut!(cond).cast(),
+            )
+        };
+        Wait::from_ret(ret)
+    }
+
+    /// Wakes readers, writers and pollers of this socket.
+    pub(crate) fn wake(&self) {
+        // SAFETY: `self` is live.
+        unsafe { ffi::rdsrs_sk_wake(self.0.get()) };
+    }
+
+    /// `SO_SNDBUF` in bytes.
+    pub(crate) fn sndbuf(&self) -> usize {
+        // SAFETY: `self` is live.
+        let v = unsafe { ffi::rdsrs_sk_sndbuf(self.0.get()) };
+        usize::try_from(v).unwrap_or(0)
+    }
+
+    /// `SO_RCVBUF` in bytes.
+    pub(crate) fn rcvbuf(&self) -> usize {
+        // SAFETY: `self` is live.
+        let v = unsafe { ffi::rdsrs_sk_rcvbuf(self.0.get()) };
+        usize::try_from(v).unwrap_or(0)
+    }
+
     /// Whether `addr` belongs to an interface in this socket's namespace, limited to
     /// interface `scope_id` when not zero (`rds_tcp_laddr_check()`).
     pub(crate) fn laddr_check(&self, addr: &Addr, scope_id: u32) -> Result {
@@ -162,6 +350,10 @@ static OPS: ffi::rdsrs_ops = ffi::rdsrs_ops {
     release: Some(release),
     bind: Some(bind),
     getname: Some(getname),
+    connect: Some(connect),
+    sendmsg: Some(sendmsg),
+    recvmsg: Some(recvmsg),
+    poll: Some(poll),
     net_init: Some(net_init),
     net_exit: Some(net_exit),
 };
@@ -278,13 +470,125 @@ unsafe extern "C" fn getname(
         // socket); `out` is a `struct sockaddr_storage` owned by the caller.
         let (rs, out) = unsafe {
             (
-                <Pin<KBox<RdsSock>> as ForeignOwnable>::borrow(priv_).get_ref(),
+                sock_state(priv_),
                 &mut *out.cast::<[u8; SOCKADDR_STORAGE_LEN]>(),
             )
         };
         let n = rs.getname(out, peer != 0)?;
         Ok(n as c_int)
     })
+}
+
+/// `rdsrs_ops.connect`: connect(2).
+///
+/// # Safety
+///
+/// Called only through `OPS` by sys/shim.c, with the arguments shim.h documents.
+unsafe extern "C" fn connect(
+    _ctx: *mut c_void,
+    priv_: *mut c_void,
+    addr: *const u8,
+    len: c_int,
+) -> c_int {
+    from_result(|| {
+        let len = usize::try_from(len)
+            .map_err(|_| EINVAL)?
+            .min(SOCKADDR_STORAGE_LEN);
+        // SAFETY: `priv_` is the live socket's state; `addr` points to `len`
+        // bytes copied from the user (`move_addr_to_kernel()`).
+        let (rs, addr) = unsafe { (sock_state(priv_), core::slice::from_raw_parts(addr, len)) };
+        rs.connect(addr)?;
+        Ok(0)
+    })
+}
+
+/// `rdsrs_ops.sendmsg`: sendmsg(2).
+///
+/// # Safety
+///
+/// Called only through `OPS` by sys/shim.c, with the arguments shim.h documents.
+#[allow(clippy::too_many_arguments)]
+unsafe extern "C" fn sendmsg(
+    ctx: *mut c_void,
+    sk: *mut ffi::sock,
+    _priv: *mut c_void,
+    msg: *mut ffi::msghdr,
+    name: *const u8,
+    namelen: c_int,
+    len: core::ffi::c_ulong,
+    flags: c_int,
+    timeo: core::ffi::c_long,
+) -> core::ffi::c_long {
+    let ret = (|| -> Result<usize> {
+        let namelen = usize::try_from(namelen)
+            .map_err(|_| EINVAL)?
+            .min(SOCKADDR_STORAGE_LEN);
+        let name = if name.is_null() || namelen == 0 {
+            None
+        } else {
+            // SAFETY: `msg_name` holds `namelen` bytes copied from the user.
+            Some(unsafe { core::slice::from_raw_parts(name, namelen) })
+        };
+        // SAFETY: The registered context and a socket the caller holds.
+        let (rds, sk) = unsafe { (rds(ctx), Sock::from_raw(sk)) };
+        // INVARIANT: `msg` is the msghdr of this sendmsg call.
+        let mut msg = MsgHdr(NonNull::new(msg).ok_or(EINVAL)?);
+        // CAST: `size_t` and `unsigned long` have the same width here.
+        crate::send::sendmsg(rds, sk, &mut msg, name, len as usize, flags, timeo)
+    })();
+    match ret {
+        // CAST: at most RDS_MAX_MSG_SIZE.
+        Ok(n) => n as core::ffi::c_long,
+        Err(e) => e.to_errno().into(),
+    }
+}
+
+/// `rdsrs_ops.recvmsg`: recvmsg(2).
+///
+/// # Safety
+///
+/// Called only through `OPS` by sys/shim.c, with the arguments shim.h documents.
+unsafe extern "C" fn recvmsg(
+    ctx: *mut c_void,
+    sk: *mut ffi::sock,
+    _priv: *mut c_void,
+    msg: *mut ffi::msghdr,
+    size: core::ffi::c_ulong,
+    flags: c_int,
+    timeo: core::ffi::c_long,
+) -> core::ffi::c_long {
+    let ret = (|| -> Result<usize> {
+        // SAFETY: The registered context and a socket the caller holds.
+        let (_rds, sk) = unsafe { (rds(ctx), Sock::from_raw(sk)) };
+        // INVARIANT: `msg` is the msghdr of this recvmsg call.
+        let mut msg = MsgHdr(NonNull::new(msg).ok_or(EINVAL)?);
+        crate::recv::recvmsg(sk, &mut msg, size as usize, flags, timeo)
+    })();
+    match ret {
+        // CAST: at most RDS_MAX_MSG_SIZE.
+        Ok(n) => n as core::ffi::c_long,
+        Err(e) => e.to_errno().into(),
+    }
+}
+
+/// `rdsrs_ops.poll`: poll(2) and epoll.
+///
+/// # Safety
+///
+/// Called only through `OPS` by sys/shim.c, with the arguments shim.h documents.
+unsafe extern "C" fn poll(_ctx: *mut c_void, priv_: *mut c_void) -> core::ffi::c_uint {
+    // SAFETY: `priv_` is the state of a socket the caller holds.
+    let rs = unsafe { sock_state(priv_) };
+    rs.poll()
+}
+
+/// # Safety
+///
+/// `priv_` is the state of a socket that stays live for `'a`.
+unsafe fn sock_state<'a>(priv_: *mut c_void) -> &'a RdsSock {
+    // SAFETY: `priv_` came from `into_foreign` in `sock_new`; per the function's
+    // requirement, it is not freed during `'a`.
+    unsafe { <Pin<KBox<RdsSock>> as ForeignOwnable>::borrow(priv_) }.get_ref()
 }
 
 /// `rdsrs_ops.net_init`: a network namespace is created.

@@ -8,7 +8,9 @@
 #include <linux/module.h>
 #include <linux/net.h>
 #include <linux/random.h>
+#include <linux/rds.h>
 #include <linux/socket.h>
+#include <linux/uio.h>
 #include <net/addrconf.h>
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>
@@ -18,6 +20,22 @@
 #include "shim.h"
 
 MODULE_VERSION(RDSRS_VERSION);
+
+static_assert(RDSRS_SOCK_SEQPACKET == SOCK_SEQPACKET);
+static_assert(RDSRS_MSG_OOB == MSG_OOB);
+static_assert(RDSRS_MSG_PEEK == MSG_PEEK);
+static_assert(RDSRS_MSG_TRUNC == MSG_TRUNC);
+static_assert(RDSRS_MSG_DONTWAIT == MSG_DONTWAIT);
+static_assert(RDSRS_MSG_ERRQUEUE == MSG_ERRQUEUE);
+static_assert(RDSRS_MSG_ZEROCOPY == MSG_ZEROCOPY);
+static_assert(RDSRS_EPOLLIN == (__force int)EPOLLIN);
+static_assert(RDSRS_EPOLLOUT == (__force int)EPOLLOUT);
+static_assert(RDSRS_EPOLLRDNORM == (__force int)EPOLLRDNORM);
+static_assert(RDSRS_EPOLLWRNORM == (__force int)EPOLLWRNORM);
+static_assert(RDSRS_SOL_RDS == SOL_RDS);
+
+/* Senders waiting for a congested port to drain (upstream: rds_poll_waitq). */
+static DECLARE_WAIT_QUEUE_HEAD(rdsrs_cong_waitq);
 
 /* The Rust side's callbacks and context, set once by rdsrs_register(). */
 static const struct rdsrs_ops *ops;
@@ -74,21 +92,60 @@ static int rdsrs_getname(struct socket *sock, struct sockaddr *uaddr, int peer)
 			    (unsigned char *)uaddr, peer);
 }
 
+static int rdsrs_connect(struct socket *sock, struct sockaddr *uaddr, int len,
+			 int flags)
+{
+	return ops->connect(ops_ctx, rdsrs_sk(sock->sk)->priv,
+			    (const unsigned char *)uaddr, len);
+}
+
+static int rdsrs_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
+{
+	struct sock *sk = sock->sk;
+	long ret;
+
+	ret = ops->sendmsg(ops_ctx, sk, rdsrs_sk(sk)->priv, msg, msg->msg_name,
+			   msg->msg_name ? msg->msg_namelen : 0, len,
+			   msg->msg_flags & ~MSG_CMSG_COMPAT,
+			   sock_sndtimeo(sk, msg->msg_flags & MSG_DONTWAIT));
+	return ret;
+}
+
+static int rdsrs_recvmsg(struct socket *sock, struct msghdr *msg, size_t size,
+			 int flags)
+{
+	struct sock *sk = sock->sk;
+
+	if (flags & MSG_ERRQUEUE)
+		return sock_recv_errqueue(sk, msg, size, SOL_IP, IP_RECVERR);
+	return ops->recvmsg(ops_ctx, sk, rdsrs_sk(sk)->priv, msg, size, flags,
+			    sock_rcvtimeo(sk, flags & MSG_DONTWAIT));
+}
+
+static __poll_t rdsrs_poll(struct file *file, struct socket *sock,
+			   poll_table *wait)
+{
+	struct sock *sk = sock->sk;
+
+	sock_poll_wait(file, sock, wait);
+	return (__force __poll_t)ops->poll(ops_ctx, rdsrs_sk(sk)->priv);
+}
+
 static const struct proto_ops rdsrs_proto_ops = {
 	.family		= AF_RDS,
 	.owner		= THIS_MODULE,
 	.release	= rdsrs_release,
 	.bind		= rdsrs_bind,
-	.connect	= sock_no_connect,
+	.connect	= rdsrs_connect,
 	.socketpair	= sock_no_socketpair,
 	.accept		= sock_no_accept,
 	.getname	= rdsrs_getname,
-	.poll		= datagram_poll,
+	.poll		= rdsrs_poll,
 	.ioctl		= sock_no_ioctl,
 	.listen		= sock_no_listen,
 	.shutdown	= sock_no_shutdown,
-	.sendmsg	= sock_no_sendmsg,
-	.recvmsg	= sock_no_recvmsg,
+	.sendmsg	= rdsrs_sendmsg,
+	.recvmsg	= rdsrs_recvmsg,
 	.mmap		= sock_no_mmap,
 };
 
@@ -221,6 +278,86 @@ int rdsrs_laddr_check(struct sock *sk, const unsigned char addr[16],
 out:
 	rcu_read_unlock();
 	return ret;
+}
+
+int rdsrs_msg_copy_from(struct msghdr *msg, unsigned char *dst, unsigned long len)
+{
+	return copy_from_iter_full(dst, len, &msg->msg_iter) ? 0 : -EFAULT;
+}
+
+long rdsrs_msg_copy_to(struct msghdr *msg, const unsigned char *src,
+		       unsigned long len)
+{
+	size_t n = copy_to_iter(src, len, &msg->msg_iter);
+
+	return n == len ? (long)n : -EFAULT;
+}
+
+void rdsrs_msg_revert(struct msghdr *msg, unsigned long len)
+{
+	iov_iter_revert(&msg->msg_iter, len);
+}
+
+void rdsrs_msg_set_name(struct msghdr *msg, const unsigned char *name, int len)
+{
+	if (!msg->msg_name)
+		return;
+	memcpy(msg->msg_name, name, len);
+	msg->msg_namelen = len;
+}
+
+void rdsrs_msg_add_flags(struct msghdr *msg, int flags)
+{
+	msg->msg_flags |= flags;
+}
+
+int rdsrs_msg_first_rds_cmsg(struct msghdr *msg)
+{
+	struct cmsghdr *cmsg;
+
+	for_each_cmsghdr(cmsg, msg) {
+		if (!CMSG_OK(msg, cmsg))
+			return -EINVAL;
+		if (cmsg->cmsg_level == SOL_RDS)
+			return cmsg->cmsg_type;
+	}
+	return -1;
+}
+
+long rdsrs_sk_wait(struct sock *sk, long timeo, _Bool (*cond)(void *arg), void *arg)
+{
+	return wait_event_interruptible_timeout(*sk_sleep(sk), cond(arg), timeo);
+}
+
+void rdsrs_sk_wake(struct sock *sk)
+{
+	struct socket_wq *wq;
+
+	rcu_read_lock();
+	wq = rcu_dereference(sk->sk_wq);
+	if (skwq_has_sleeper(wq))
+		wake_up_interruptible_all(&wq->wait);
+	rcu_read_unlock();
+}
+
+long rdsrs_cong_wait(long timeo, _Bool (*cond)(void *arg), void *arg)
+{
+	return wait_event_interruptible_timeout(rdsrs_cong_waitq, cond(arg), timeo);
+}
+
+void rdsrs_cong_wake(void)
+{
+	wake_up_interruptible_all(&rdsrs_cong_waitq);
+}
+
+int rdsrs_sk_sndbuf(struct sock *sk)
+{
+	return READ_ONCE(sk->sk_sndbuf);
+}
+
+int rdsrs_sk_rcvbuf(struct sock *sk)
+{
+	return READ_ONCE(sk->sk_rcvbuf);
 }
 
 unsigned short rdsrs_random_u16(void)

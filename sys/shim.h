@@ -13,8 +13,28 @@
 #ifndef RDSRS_SHIM_H
 #define RDSRS_SHIM_H
 
+struct msghdr;
 struct net;
 struct sock;
+
+/*
+ * Kernel constants the Rust side needs, with the values of the kernel's own
+ * headers (shim.c checks each with static_assert).
+ */
+enum {
+	RDSRS_SOCK_SEQPACKET	= 5,
+	RDSRS_MSG_OOB		= 0x1,
+	RDSRS_MSG_PEEK		= 0x2,
+	RDSRS_MSG_TRUNC		= 0x20,
+	RDSRS_MSG_DONTWAIT	= 0x40,
+	RDSRS_MSG_ERRQUEUE	= 0x2000,
+	RDSRS_MSG_ZEROCOPY	= 0x4000000,
+	RDSRS_EPOLLIN		= 0x1,
+	RDSRS_EPOLLOUT		= 0x4,
+	RDSRS_EPOLLRDNORM	= 0x40,
+	RDSRS_EPOLLWRNORM	= 0x100,
+	RDSRS_SOL_RDS		= 276,
+};
 
 /*
  * Callbacks into Rust. @ctx is the pointer given to rdsrs_register(); @priv is
@@ -37,6 +57,21 @@ struct rdsrs_ops {
 		    const unsigned char *addr, int len);
 	/* getsockname/getpeername: fills @out (128 bytes), returns its length. */
 	int (*getname)(void *ctx, void *priv, unsigned char *out, int peer);
+	/* connect(2): records the default destination of sendmsg(). */
+	int (*connect)(void *ctx, void *priv, const unsigned char *addr, int len);
+	/*
+	 * sendmsg(2) of @len payload bytes in @msg to @name (@namelen bytes, 0
+	 * when none), @timeo jiffies of blocking allowed; @flags without
+	 * MSG_CMSG_COMPAT. Returns @len or -errno.
+	 */
+	long (*sendmsg)(void *ctx, struct sock *sk, void *priv, struct msghdr *msg,
+			const unsigned char *name, int namelen, unsigned long len,
+			int flags, long timeo);
+	/* recvmsg(2) of at most @size bytes into @msg; bytes or -errno. */
+	long (*recvmsg)(void *ctx, struct sock *sk, void *priv, struct msghdr *msg,
+			unsigned long size, int flags, long timeo);
+	/* poll(2): the EPOLL* mask; the caller has registered on the wait queue. */
+	unsigned int (*poll)(void *ctx, void *priv);
 	/* A network namespace appears: allocate its state into *@priv. */
 	int (*net_init)(void *ctx, struct net *net, void **priv);
 	/* A network namespace goes: free its state. */
@@ -61,6 +96,38 @@ void rdsrs_sk_put(struct sock *sk);
  */
 int rdsrs_laddr_check(struct sock *sk, const unsigned char addr[16],
 		      unsigned int scope_id);
+
+/* Copies @len bytes of @msg's payload to @dst: 0, or -EFAULT. */
+int rdsrs_msg_copy_from(struct msghdr *msg, unsigned char *dst, unsigned long len);
+/* Copies @len bytes from @src to @msg's buffers: bytes copied, or -EFAULT. */
+long rdsrs_msg_copy_to(struct msghdr *msg, const unsigned char *src,
+		       unsigned long len);
+/* Takes back the last @len bytes copied to @msg's buffers. */
+void rdsrs_msg_revert(struct msghdr *msg, unsigned long len);
+/* Sets @msg's source address, if the caller asked for one. */
+void rdsrs_msg_set_name(struct msghdr *msg, const unsigned char *name, int len);
+/* Adds @flags (MSG_TRUNC) to the flags recvmsg() returns. */
+void rdsrs_msg_add_flags(struct msghdr *msg, int flags);
+/*
+ * The type of the first control message of level SOL_RDS in @msg, -1 when
+ * there is none, or -EINVAL for a malformed control buffer.
+ */
+int rdsrs_msg_first_rds_cmsg(struct msghdr *msg);
+
+/*
+ * Sleeps on @sk's wait queue until @cond(@arg) holds, a signal arrives or
+ * @timeo jiffies pass: the jiffies left (> 0) when @cond held, 0 on timeout,
+ * -ERESTARTSYS on a signal (wait_event_interruptible_timeout()).
+ */
+long rdsrs_sk_wait(struct sock *sk, long timeo, _Bool (*cond)(void *arg), void *arg);
+/* Wakes everything waiting on @sk: readers, writers and poll(2). */
+void rdsrs_sk_wake(struct sock *sk);
+/* The same on the module's congestion wait queue (senders to a full port). */
+long rdsrs_cong_wait(long timeo, _Bool (*cond)(void *arg), void *arg);
+void rdsrs_cong_wake(void);
+/* sk->sk_sndbuf and sk->sk_rcvbuf (SO_SNDBUF, SO_RCVBUF). */
+int rdsrs_sk_sndbuf(struct sock *sk);
+int rdsrs_sk_rcvbuf(struct sock *sk);
 
 /* 16 random bits (get_random_u16()). */
 unsigned short rdsrs_random_u16(void);

@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Sending: sendmsg and delivery through memory to sockets of this host
+//! (net/rds/send.c, net/rds/loop.c).
+
+use kernel::prelude::*;
+
+use crate::proto::addr::{self, Endpoint};
+use crate::proto::header::{Header, MAX_MSG_SIZE};
+use crate::recv::{self, Incoming};
+use crate::sys::{self, consts, errno, MsgHdr, Sock, Wait};
+use crate::{proto_err, Rds};
+
+/// sendmsg(2): port of `rds_sendmsg()`. Returns the payload length sent.
+pub(crate) fn sendmsg(
+    rds: &Rds,
+    sk: &Sock,
+    msg: &mut MsgHdr,
+    name: Option<&[u8]>,
+    len: usize,
+    flags: i32,
+    timeo: i64,
+) -> Result<usize> {
+    // MSG_ZEROCOPY without SO_ZEROCOPY is a plain copy, as for TCP. The shim
+    // has removed MSG_CMSG_COMPAT, which upstream allows too.
+    let allowed = consts::MSG_DONTWAIT | consts::MSG_ZEROCOPY;
+    if flags & !allowed != 0 {
+        return Err(errno::eopnotsupp());
+    }
+    let dest = name.map(addr::parse_dest).transpose().map_err(proto_err)?;
+    let (src, dest) = sk.rds().route(dest)?;
+    // CAST: MAX_MSG_SIZE fits in usize.
+    if len > MAX_MSG_SIZE as usize || len > sk.sndbuf() / 2 {
+        return Err(errno::emsgsize());
+    }
+    // RDMA and atomic operations need an RDMA transport; no other SOL_RDS
+    // control message is valid on send.
+    if msg.first_rds_cmsg()?.is_some() {
+        return Err(EINVAL);
+    }
+    let mut data = KVVec::from_elem(0u8, len, GFP_KERNEL)?;
+    msg.copy_from(&mut data)?;
+
+    if dest.addr.is_loopback() || sk.laddr_check(&dest.addr, dest.scope_id).is_ok() {
+        let nonblock = flags & consts::MSG_DONTWAIT != 0;
+        loop_xmit(rds, src, dest, data, nonblock, timeo)?;
+        return Ok(len);
+    }
+    // Remote destinations need the TCP transport, which is not there yet.
+    Err(errno::enetunreach())
+}
+
+/// Delivers a message to a socket of this host (upstream's loop transport:
+/// `rds_loop_xmit()` into `rds_recv_incoming()`).
+///
+/// A destination nobody is bound to drops the message, and the send succeeds, as
+/// upstream. A destination whose receive queue holds more than half its
+/// `SO_RCVBUF` is congested: a non-blocking sender gets `ENOBUFS`, a blocking one
+/// waits until it drains below a quarter. Unlike upstream, this holds for
+/// receivers bound to loopback addresses too (Documentation/upstream-bugs.rst).
+fn loop_xmit(
+    rds: &Rds,
+    src: Endpoint,
+    dest: Endpoint,
+    data: KVVec<u8>,
+    nonblock: bool,
+    mut timeo: i64,
+) -> Result {
+    let Some(target) = rds.lookup(&dest) else {
+        return Ok(());
+    };
+    let rs = target.rds();
+    let limit = target.rcvbuf() / 2;
+    while rs.recv.lock().over(limit) {
+        if nonblock {
+            return Err(errno::enobufs());
+        }
+        match sys::cong_wait(timeo, || !rs.recv.lock().over(limit)) {
+            Wait::Ready(left) => timeo = left,
+            Wait::TimedOut => return Err(errno::etimedout()),
+            Wait::Interrupted(e) => return Err(e),
+        }
+    }
+    // CAST: checked against MAX_MSG_SIZE by the caller.
+    let hdr = Header {
+        len: data.len() as u32,
+        sport: src.port,
+        dport: dest.port,
+        ..Header::default()
+    };
+    recv::deliver(&target, Incoming::new(hdr, src, data)?);
+    Ok(())
+}
