@@ -113,46 +113,55 @@ fn parse_v6(raw: &[u8]) -> Option<(Addr, u16, u32)> {
     Some((Addr(a), u16::from_be_bytes([raw[2], raw[3]]), scope))
 }
 
+/// Checks a parsed IPv6 address as `rds_bind()`, `rds_connect()` and
+/// `rds_sendmsg()` do; `not_unicast` is the error for a multicast, unspecified or
+/// unusable v4-mapped address. A link-local address needs a scope id.
+fn check_v6(
+    (addr, port, scope): (Addr, u16, u32),
+    not_unicast: ProtoError,
+) -> Result<Endpoint, ProtoError> {
+    if !v6_unicast(&addr) || addr.as_v4().is_some_and(|v4| !v4_bindable(v4)) {
+        return Err(not_unicast);
+    }
+    let scope_id = match (addr.is_link_local(), scope) {
+        (true, 0) => return Err(ProtoError::Invalid),
+        (true, scope) => scope,
+        (false, _) => 0,
+    };
+    Ok(Endpoint {
+        addr,
+        port,
+        scope_id,
+    })
+}
+
+/// Parses an IPv4 address; `any` is the error for `INADDR_ANY`.
+fn check_v4((v4, port): ([u8; 4], u16), any: ProtoError) -> Result<Endpoint, ProtoError> {
+    if v4 == [0; 4] {
+        return Err(any);
+    }
+    if !v4_bindable(v4) {
+        return Err(ProtoError::Invalid);
+    }
+    Ok(Endpoint {
+        addr: Addr::v4_mapped(v4),
+        port,
+        scope_id: 0,
+    })
+}
+
 /// Parses and checks the address given to `bind()`; errors are upstream's
 /// (`EINVAL` for every malformed or unbindable address, families included).
 pub fn parse_bind(raw: &[u8]) -> Result<Endpoint, ProtoError> {
     match family_of(raw)? {
-        AF_INET => {
-            let (v4, port) = parse_v4(raw).ok_or(ProtoError::Invalid)?;
-            if !v4_bindable(v4) {
-                return Err(ProtoError::Invalid);
-            }
-            Ok(Endpoint {
-                addr: Addr::v4_mapped(v4),
-                port,
-                scope_id: 0,
-            })
-        }
-        AF_INET6 => {
-            let (addr, port, scope) = parse_v6(raw).ok_or(ProtoError::Invalid)?;
-            if !v6_unicast(&addr) {
-                return Err(ProtoError::Invalid);
-            }
-            if let Some(v4) = addr.as_v4() {
-                if !v4_bindable(v4) {
-                    return Err(ProtoError::Invalid);
-                }
-            }
-            let scope_id = if addr.is_link_local() {
-                // The scope id must be given for a link-local address.
-                if scope == 0 {
-                    return Err(ProtoError::Invalid);
-                }
-                scope
-            } else {
-                0
-            };
-            Ok(Endpoint {
-                addr,
-                port,
-                scope_id,
-            })
-        }
+        AF_INET => check_v4(
+            parse_v4(raw).ok_or(ProtoError::Invalid)?,
+            ProtoError::Invalid,
+        ),
+        AF_INET6 => check_v6(
+            parse_v6(raw).ok_or(ProtoError::Invalid)?,
+            ProtoError::Invalid,
+        ),
         _ => Err(ProtoError::Invalid),
     }
 }
@@ -161,39 +170,14 @@ pub fn parse_bind(raw: &[u8]) -> Result<Endpoint, ProtoError> {
 /// The caller checks a link-local scope against the bound one.
 pub fn parse_connect(raw: &[u8]) -> Result<Endpoint, ProtoError> {
     match family_of(raw)? {
-        AF_INET => {
-            let (v4, port) = parse_v4(raw).ok_or(ProtoError::Invalid)?;
-            if v4 == [0; 4] {
-                return Err(ProtoError::DestAddrRequired);
-            }
-            if !v4_bindable(v4) {
-                return Err(ProtoError::Invalid);
-            }
-            Ok(Endpoint {
-                addr: Addr::v4_mapped(v4),
-                port,
-                scope_id: 0,
-            })
-        }
-        AF_INET6 => {
-            let (addr, port, scope) = parse_v6(raw).ok_or(ProtoError::Invalid)?;
-            if !v6_unicast(&addr) || addr.as_v4().is_some_and(|v4| !v4_bindable(v4)) {
-                return Err(ProtoError::ProtoType);
-            }
-            let scope_id = if addr.is_link_local() {
-                if scope == 0 {
-                    return Err(ProtoError::Invalid);
-                }
-                scope
-            } else {
-                0
-            };
-            Ok(Endpoint {
-                addr,
-                port,
-                scope_id,
-            })
-        }
+        AF_INET => check_v4(
+            parse_v4(raw).ok_or(ProtoError::Invalid)?,
+            ProtoError::DestAddrRequired,
+        ),
+        AF_INET6 => check_v6(
+            parse_v6(raw).ok_or(ProtoError::Invalid)?,
+            ProtoError::ProtoType,
+        ),
         _ => Err(ProtoError::AddressFamily),
     }
 }

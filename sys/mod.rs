@@ -436,22 +436,29 @@ unsafe extern "C" fn bind(
     len: c_int,
 ) -> c_int {
     from_result(|| {
-        // The socket layer copied at most sizeof(struct sockaddr_storage) bytes.
-        let len = usize::try_from(len)
-            .map_err(|_| EINVAL)?
-            .min(SOCKADDR_STORAGE_LEN);
-        // SAFETY: As in `release`; `addr` points to `len` initialized bytes (the
-        // kernel copy of the user's address, `move_addr_to_kernel()`).
-        let (rds, sk, addr) = unsafe {
-            (
-                rds(ctx),
-                Sock::from_raw(sk),
-                core::slice::from_raw_parts(addr, len),
-            )
-        };
+        // SAFETY: As in `release`; `addr` is the kernel copy of the user's address.
+        let (rds, sk, addr) = unsafe { (rds(ctx), Sock::from_raw(sk), user_addr(addr, len)?) };
         rds.bind(sk, addr)?;
         Ok(0)
     })
+}
+
+/// The kernel copy of a socket address from user space, as a slice.
+///
+/// # Safety
+///
+/// `addr` points to `len` initialized bytes (`move_addr_to_kernel()` copied them
+/// into a `struct sockaddr_storage`) that stay valid for `'a`.
+unsafe fn user_addr<'a>(addr: *const u8, len: c_int) -> Result<&'a [u8]> {
+    // The socket layer copies at most sizeof(struct sockaddr_storage) bytes.
+    let len = usize::try_from(len)
+        .map_err(|_| EINVAL)?
+        .min(SOCKADDR_STORAGE_LEN);
+    if len == 0 {
+        return Ok(&[]);
+    }
+    // SAFETY: Per the function's requirement.
+    Ok(unsafe { core::slice::from_raw_parts(addr, len) })
 }
 
 /// `rdsrs_ops.getname`: getsockname(2) and getpeername(2).
@@ -491,12 +498,9 @@ unsafe extern "C" fn connect(
     len: c_int,
 ) -> c_int {
     from_result(|| {
-        let len = usize::try_from(len)
-            .map_err(|_| EINVAL)?
-            .min(SOCKADDR_STORAGE_LEN);
-        // SAFETY: `priv_` is the live socket's state; `addr` points to `len`
-        // bytes copied from the user (`move_addr_to_kernel()`).
-        let (rs, addr) = unsafe { (sock_state(priv_), core::slice::from_raw_parts(addr, len)) };
+        // SAFETY: `priv_` is the live socket's state; `addr` is the kernel copy of
+        // the user's address.
+        let (rs, addr) = unsafe { (sock_state(priv_), user_addr(addr, len)?) };
         rs.connect(addr)?;
         Ok(0)
     })
@@ -520,14 +524,12 @@ unsafe extern "C" fn sendmsg(
     timeo: core::ffi::c_long,
 ) -> core::ffi::c_long {
     let ret = (|| -> Result<usize> {
-        let namelen = usize::try_from(namelen)
-            .map_err(|_| EINVAL)?
-            .min(SOCKADDR_STORAGE_LEN);
         let name = if name.is_null() || namelen == 0 {
             None
         } else {
-            // SAFETY: `msg_name` holds `namelen` bytes copied from the user.
-            Some(unsafe { core::slice::from_raw_parts(name, namelen) })
+            // SAFETY: `msg_name` is the kernel copy of the user's address
+            // (`move_addr_to_kernel()` in `____sys_sendmsg()`).
+            Some(unsafe { user_addr(name, namelen)? })
         };
         // SAFETY: The registered context and a socket the caller holds.
         let (rds, sk) = unsafe { (rds(ctx), Sock::from_raw(sk)) };
@@ -536,6 +538,11 @@ unsafe extern "C" fn sendmsg(
         // CAST: `size_t` and `unsigned long` have the same width here.
         crate::send::sendmsg(rds, sk, &mut msg, name, len as usize, flags, timeo)
     })();
+    bytes_or_errno(ret)
+}
+
+/// A byte count or a negative errno, as sendmsg and recvmsg return them.
+fn bytes_or_errno(ret: Result<usize>) -> core::ffi::c_long {
     match ret {
         // CAST: at most RDS_MAX_MSG_SIZE.
         Ok(n) => n as core::ffi::c_long,
@@ -564,11 +571,7 @@ unsafe extern "C" fn recvmsg(
         let mut msg = MsgHdr(NonNull::new(msg).ok_or(EINVAL)?);
         crate::recv::recvmsg(sk, &mut msg, size as usize, flags, timeo)
     })();
-    match ret {
-        // CAST: at most RDS_MAX_MSG_SIZE.
-        Ok(n) => n as core::ffi::c_long,
-        Err(e) => e.to_errno().into(),
-    }
+    bytes_or_errno(ret)
 }
 
 /// `rdsrs_ops.poll`: poll(2) and epoll.
