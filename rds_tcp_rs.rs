@@ -11,13 +11,14 @@
 //! no kernel types, host-tested), `sys/` (the only `unsafe`: the C shim and the
 //! trampolines the kernel calls).
 
-use core::sync::atomic::{AtomicUsize, Ordering};
-
 use kernel::prelude::*;
 use kernel::sync::{Arc, SpinLock};
 use kernel::types::ARef;
 
+mod accept;
 mod bind;
+mod conn;
+mod netns;
 /// The protocol core; public so that its items are documented and not linted as
 /// unreachable (the same files are a host library, see Cargo.toml).
 pub mod proto;
@@ -27,9 +28,11 @@ mod socket;
 mod sys;
 
 use bind::BindTable;
+use netns::NetState;
 use proto::addr::Endpoint;
 use socket::RdsSock;
-use sys::Sock;
+use sys::tcp::NetRef;
+use sys::{RdsRef, Sock};
 
 module! {
     type: RdsModule,
@@ -50,12 +53,6 @@ pub(crate) struct Rds {
     binds: SpinLock<BindTable>,
 }
 
-/// Per network namespace state.
-pub(crate) struct NetState {
-    /// RDS sockets created in this namespace and not yet destroyed.
-    sockets: AtomicUsize,
-}
-
 impl Rds {
     fn new() -> impl PinInit<Self> {
         pin_init!(Self {
@@ -74,7 +71,7 @@ impl Rds {
             return Err(sys::errno::esocktnosupport());
         }
         let rs = KBox::pin_init(RdsSock::new(net.clone()), GFP_KERNEL)?;
-        net.sockets.fetch_add(1, Ordering::Relaxed);
+        net.sock_added();
         Ok(rs)
     }
 
@@ -87,6 +84,9 @@ impl Rds {
     /// and its queued messages.
     pub(crate) fn release(&self, sk: &Sock) {
         let rs = sk.rds();
+        // Its messages still queued on connections are dropped, as upstream.
+        rs.set_closed();
+        rs.net().drop_sender(sk);
         if rs.recv.lock().purge() {
             // Senders may be waiting for this port to drain.
             sys::cong_wake();
@@ -118,28 +118,12 @@ impl Rds {
         Ok(())
     }
 
-    fn net_init(&self) -> Result<Arc<NetState>> {
-        Ok(Arc::new(
-            NetState {
-                sockets: AtomicUsize::new(0),
-            },
-            GFP_KERNEL,
-        )?)
+    fn net_init(&self, net: NetRef, rds: RdsRef) -> Result<Arc<NetState>> {
+        NetState::new(net, rds)
     }
 
     fn net_exit(&self, net: Arc<NetState>) {
-        // User sockets hold a reference on their namespace, so none is left.
-        let left = net.sockets.load(Ordering::Relaxed);
-        if left != 0 {
-            pr_warn!("namespace exits with {} RDS sockets\n", left);
-        }
-    }
-}
-
-impl NetState {
-    /// Counts a socket out of this namespace (it is being destroyed).
-    pub(crate) fn sock_gone(&self) {
-        self.sockets.fetch_sub(1, Ordering::Relaxed);
+        net.exit();
     }
 }
 

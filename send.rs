@@ -9,7 +9,7 @@ use crate::proto::addr::{self, Endpoint};
 use crate::proto::header::{Header, MAX_MSG_SIZE};
 use crate::recv::{self, Incoming};
 use crate::sys::{self, consts, errno, MsgHdr, Sock, Wait};
-use crate::{proto_err, Rds};
+use crate::{conn, proto_err, Rds};
 
 /// sendmsg(2): port of `rds_sendmsg()`. Returns the payload length sent.
 pub(crate) fn sendmsg(
@@ -41,13 +41,39 @@ pub(crate) fn sendmsg(
     let mut data = KVVec::from_elem(0u8, len, GFP_KERNEL)?;
     msg.copy_from(&mut data)?;
 
+    let nonblock = flags & consts::MSG_DONTWAIT != 0;
     if dest.addr.is_loopback() || sk.laddr_check(&dest.addr, dest.scope_id).is_ok() {
-        let nonblock = flags & consts::MSG_DONTWAIT != 0;
         loop_xmit(rds, src, dest, data, nonblock, timeo)?;
-        return Ok(len);
+    } else {
+        tcp_queue(sk, src, dest, data, nonblock, timeo)?;
     }
-    // Remote destinations need the TCP transport, which is not there yet.
-    Err(errno::enetunreach())
+    Ok(len)
+}
+
+/// Queues a message for another host once the sender's send buffer has room
+/// (`rds_send_queue_rm()` and its wait in `rds_sendmsg()`).
+fn tcp_queue(
+    sk: &Sock,
+    src: Endpoint,
+    dest: Endpoint,
+    data: KVVec<u8>,
+    nonblock: bool,
+    mut timeo: i64,
+) -> Result {
+    let rs = sk.rds();
+    let len = data.len();
+    let limit = sk.sndbuf() / 2;
+    while !rs.snd_reserve(len, limit) {
+        if nonblock {
+            return Err(EAGAIN);
+        }
+        match sk.wait(timeo, || rs.snd_room(limit)) {
+            Wait::Ready(left) => timeo = left,
+            Wait::TimedOut => return Err(errno::etimedout()),
+            Wait::Interrupted(e) => return Err(e),
+        }
+    }
+    conn::send(rs.net(), sk, src, dest, data).inspect_err(|_| rs.snd_done(len))
 }
 
 /// Delivers a message to a socket of this host (upstream's loop transport:

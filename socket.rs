@@ -3,14 +3,17 @@
 //! Per-socket state and the socket calls that only read or set it: connect,
 //! getname, poll (net/rds/af_rds.c).
 
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
 use kernel::prelude::*;
 use kernel::sync::lock::{mutex::MutexBackend, Guard};
 use kernel::sync::{Arc, Mutex, SpinLock};
 
+use crate::netns::NetState;
 use crate::proto::addr::{self, Endpoint};
+use crate::proto_err;
 use crate::recv::RecvQueue;
 use crate::sys::{consts, errno};
-use crate::{proto_err, NetState};
 
 /// What `bind()` and `connect()` set; guarded by `RdsSock::inner`.
 pub(crate) struct SockInner {
@@ -34,6 +37,11 @@ pub(crate) struct RdsSock {
     /// `rs_recv_lock`). A spinlock: delivery and wait conditions take it.
     #[pin]
     pub(crate) recv: SpinLock<RecvQueue>,
+    /// Payload bytes queued on connections and not yet acknowledged by TCP
+    /// (`rs_snd_bytes`).
+    snd_bytes: AtomicUsize,
+    /// close(2) has run: queued messages are dropped, not sent.
+    closed: AtomicBool,
 }
 
 impl RdsSock {
@@ -43,7 +51,44 @@ impl RdsSock {
             net,
             inner <- kernel::new_mutex!(SockInner { bound: None, conn: None }, "RdsSock::inner"),
             recv <- kernel::new_spinlock!(RecvQueue::new(), "RdsSock::recv"),
+            snd_bytes: AtomicUsize::new(0),
+            closed: AtomicBool::new(false),
         })
+    }
+
+    /// The namespace the socket was created in.
+    pub(crate) fn net(&self) -> &Arc<NetState> {
+        &self.net
+    }
+
+    /// Counts `len` bytes into the send buffer if it is below `limit`, as
+    /// `rds_send_queue_rm()` does (a message may take it past the limit).
+    pub(crate) fn snd_reserve(&self, len: usize, limit: usize) -> bool {
+        self.snd_bytes
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |b| {
+                (b < limit).then_some(b + len)
+            })
+            .is_ok()
+    }
+
+    /// Whether the send buffer has room (see `snd_reserve`).
+    pub(crate) fn snd_room(&self, limit: usize) -> bool {
+        self.snd_bytes.load(Ordering::Acquire) < limit
+    }
+
+    /// Counts `len` bytes out of the send buffer: acknowledged or dropped.
+    pub(crate) fn snd_done(&self, len: usize) {
+        self.snd_bytes.fetch_sub(len, Ordering::AcqRel);
+    }
+
+    /// Marks the socket closed.
+    pub(crate) fn set_closed(&self) {
+        self.closed.store(true, Ordering::Release);
+    }
+
+    /// Whether close(2) has run.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
     }
 
     /// Locks the socket's bind and connect state.
@@ -117,10 +162,12 @@ impl RdsSock {
         .map_err(proto_err)
     }
 
-    /// poll(2): port of `rds_poll()` without congestion notifications. Messages
-    /// leave the sender as they are sent, so writing never waits for buffer space.
-    pub(crate) fn poll(&self) -> u32 {
-        let mut mask = consts::EPOLLOUT | consts::EPOLLWRNORM;
+    /// poll(2): port of `rds_poll()` without congestion notifications.
+    pub(crate) fn poll(&self, sndbuf: usize) -> u32 {
+        let mut mask = 0;
+        if self.snd_room(sndbuf / 2) {
+            mask |= consts::EPOLLOUT | consts::EPOLLWRNORM;
+        }
         if !self.recv.lock().is_empty() {
             mask |= consts::EPOLLIN | consts::EPOLLRDNORM;
         }

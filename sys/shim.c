@@ -5,6 +5,7 @@
  * function either fills in a kernel structure or forwards to struct rdsrs_ops.
  */
 
+#include <linux/delay.h>
 #include <linux/module.h>
 #include <linux/net.h>
 #include <linux/random.h>
@@ -16,6 +17,7 @@
 #include <net/netns/generic.h>
 #include <net/route.h>
 #include <net/sock.h>
+#include <net/tcp.h>
 
 #include "shim.h"
 
@@ -41,10 +43,25 @@ static DECLARE_WAIT_QUEUE_HEAD(rdsrs_cong_waitq);
 static const struct rdsrs_ops *ops;
 static void *ops_ctx;
 static unsigned int net_id;
+static struct workqueue_struct *rdsrs_workqueue;
+
+/* Per-namespace data: the Rust state and the net.rds.tcp sysctls. */
+struct rdsrs_net {
+	void *priv;
+	int tcp_sndbuf;
+	int tcp_rcvbuf;
+	struct ctl_table *tbl;
+	struct ctl_table_header *hdr;
+};
+
+static struct rdsrs_net *rdsrs_net(struct net *net)
+{
+	return net_generic(net, net_id);
+}
 
 static void **net_slot(struct net *net)
 {
-	return net_generic(net, net_id);
+	return &rdsrs_net(net)->priv;
 }
 
 /* An RDS socket: the struct sock, then a pointer to the Rust state. */
@@ -128,7 +145,7 @@ static __poll_t rdsrs_poll(struct file *file, struct socket *sock,
 	struct sock *sk = sock->sk;
 
 	sock_poll_wait(file, sock, wait);
-	return (__force __poll_t)ops->poll(ops_ctx, rdsrs_sk(sk)->priv);
+	return (__force __poll_t)ops->poll(ops_ctx, sk);
 }
 
 static const struct proto_ops rdsrs_proto_ops = {
@@ -188,23 +205,172 @@ static const struct net_proto_family rdsrs_family_ops = {
 	.owner	= THIS_MODULE,
 };
 
+/*
+ * Sysctls, as upstream's: net.rds (global, in the initial namespace) and
+ * net.rds.tcp (per namespace; a write reconnects that namespace's
+ * connections with the new buffer sizes).
+ */
+static unsigned long rdsrs_reconnect_min = 1;	/* jiffies; set at register */
+static unsigned long rdsrs_reconnect_max = ~0UL;
+static unsigned long rdsrs_reconnect_min_jiffies;
+static unsigned long rdsrs_reconnect_max_jiffies = HZ;
+static int rdsrs_max_unacked_packets = 8;
+static int rdsrs_max_unacked_bytes = 16 << 20;
+static int rdsrs_ping_enabled = 1;
+static int rdsrs_min_sndbuf = SOCK_MIN_SNDBUF;
+static int rdsrs_min_rcvbuf = SOCK_MIN_RCVBUF;
+static struct ctl_table_header *rdsrs_rds_sysctl;
+
+static struct ctl_table rdsrs_rds_table[] = {
+	{
+		.procname	= "reconnect_min_delay_ms",
+		.data		= &rdsrs_reconnect_min_jiffies,
+		.maxlen		= sizeof(unsigned long),
+		.mode		= 0644,
+		.proc_handler	= proc_doulongvec_ms_jiffies_minmax,
+		.extra1		= &rdsrs_reconnect_min,
+		.extra2		= &rdsrs_reconnect_max_jiffies,
+	},
+	{
+		.procname	= "reconnect_max_delay_ms",
+		.data		= &rdsrs_reconnect_max_jiffies,
+		.maxlen		= sizeof(unsigned long),
+		.mode		= 0644,
+		.proc_handler	= proc_doulongvec_ms_jiffies_minmax,
+		.extra1		= &rdsrs_reconnect_min_jiffies,
+		.extra2		= &rdsrs_reconnect_max,
+	},
+	{
+		.procname	= "max_unacked_packets",
+		.data		= &rdsrs_max_unacked_packets,
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec,
+	},
+	{
+		.procname	= "max_unacked_bytes",
+		.data		= &rdsrs_max_unacked_bytes,
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec,
+	},
+	{
+		.procname	= "ping_enable",
+		.data		= &rdsrs_ping_enabled,
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec,
+	},
+};
+
+static int rdsrs_tcp_buf_handler(struct rdsrs_net *rn, const struct ctl_table *ctl,
+				 int write, void *buffer, size_t *lenp, loff_t *fpos)
+{
+	int ret;
+
+	ret = proc_dointvec_minmax(ctl, write, buffer, lenp, fpos);
+	if (ret || !write)
+		return ret;
+	ops->tcp_bufs_changed(ops_ctx, rn->priv);
+	return 0;
+}
+
+static int rdsrs_tcp_sndbuf_handler(const struct ctl_table *ctl, int write,
+				    void *buffer, size_t *lenp, loff_t *fpos)
+{
+	return rdsrs_tcp_buf_handler(container_of(ctl->data, struct rdsrs_net, tcp_sndbuf),
+				     ctl, write, buffer, lenp, fpos);
+}
+
+static int rdsrs_tcp_rcvbuf_handler(const struct ctl_table *ctl, int write,
+				    void *buffer, size_t *lenp, loff_t *fpos)
+{
+	return rdsrs_tcp_buf_handler(container_of(ctl->data, struct rdsrs_net, tcp_rcvbuf),
+				     ctl, write, buffer, lenp, fpos);
+}
+
+static const struct ctl_table rdsrs_tcp_table[] = {
+	{
+		.procname	= "rds_tcp_sndbuf",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= rdsrs_tcp_sndbuf_handler,
+		.extra1		= &rdsrs_min_sndbuf,
+	},
+	{
+		.procname	= "rds_tcp_rcvbuf",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= rdsrs_tcp_rcvbuf_handler,
+		.extra1		= &rdsrs_min_rcvbuf,
+	},
+};
+
 static int __net_init rdsrs_net_init(struct net *net)
 {
-	return ops->net_init(ops_ctx, net, net_slot(net));
+	struct rdsrs_net *rn = rdsrs_net(net);
+	int ret;
+
+	rn->tbl = kmemdup(rdsrs_tcp_table, sizeof(rdsrs_tcp_table), GFP_KERNEL);
+	if (!rn->tbl)
+		return -ENOMEM;
+	rn->tbl[0].data = &rn->tcp_sndbuf;
+	rn->tbl[1].data = &rn->tcp_rcvbuf;
+
+	ret = ops->net_init(ops_ctx, net, &rn->priv);
+	if (ret)
+		goto err_tbl;
+	rn->hdr = register_net_sysctl_sz(net, "net/rds/tcp", rn->tbl,
+					 ARRAY_SIZE(rdsrs_tcp_table));
+	if (!rn->hdr) {
+		ret = -ENOMEM;
+		goto err_priv;
+	}
+	return 0;
+
+err_priv:
+	ops->net_exit(ops_ctx, net, rn->priv);
+	rn->priv = NULL;
+err_tbl:
+	kfree(rn->tbl);
+	return ret;
 }
 
 static void __net_exit rdsrs_net_exit(struct net *net)
 {
-	ops->net_exit(ops_ctx, net, *net_slot(net));
-	*net_slot(net) = NULL;
+	struct rdsrs_net *rn = rdsrs_net(net);
+
+	unregister_net_sysctl_table(rn->hdr);
+	kfree(rn->tbl);
+	ops->net_exit(ops_ctx, net, rn->priv);
+	rn->priv = NULL;
 }
 
 static struct pernet_operations rdsrs_net_ops = {
 	.init	= rdsrs_net_init,
 	.exit	= rdsrs_net_exit,
 	.id	= &net_id,
-	.size	= sizeof(void *),
+	.size	= sizeof(struct rdsrs_net),
 };
+
+void rdsrs_net_tcp_bufs(struct net *net, int *sndbuf, int *rcvbuf)
+{
+	struct rdsrs_net *rn = rdsrs_net(net);
+
+	*sndbuf = READ_ONCE(rn->tcp_sndbuf);
+	*rcvbuf = READ_ONCE(rn->tcp_rcvbuf);
+}
+
+void rdsrs_reconnect_delays(unsigned int *min_ms, unsigned int *max_ms)
+{
+	*min_ms = jiffies_to_msecs(READ_ONCE(rdsrs_reconnect_min_jiffies));
+	*max_ms = jiffies_to_msecs(READ_ONCE(rdsrs_reconnect_max_jiffies));
+}
+
+int rdsrs_ping_enable(void)
+{
+	return READ_ONCE(rdsrs_ping_enabled);
+}
 
 int rdsrs_register(const struct rdsrs_ops *rust_ops, void *ctx)
 {
@@ -213,9 +379,19 @@ int rdsrs_register(const struct rdsrs_ops *rust_ops, void *ctx)
 	ops = rust_ops;
 	ops_ctx = ctx;
 
+	rdsrs_reconnect_min = msecs_to_jiffies(1);
+	rdsrs_reconnect_min_jiffies = rdsrs_reconnect_min;
+	rdsrs_workqueue = alloc_workqueue("rds_rs", WQ_MEM_RECLAIM, 0);
+	if (!rdsrs_workqueue)
+		return -ENOMEM;
+	rdsrs_rds_sysctl = register_net_sysctl(&init_net, "net/rds", rdsrs_rds_table);
+	if (!rdsrs_rds_sysctl) {
+		ret = -ENOMEM;
+		goto err_wq;
+	}
 	ret = proto_register(&rdsrs_proto, 1);
 	if (ret)
-		return ret;
+		goto err_sysctl;
 	ret = register_pernet_subsys(&rdsrs_net_ops);
 	if (ret)
 		goto err_proto;
@@ -228,6 +404,10 @@ err_pernet:
 	unregister_pernet_subsys(&rdsrs_net_ops);
 err_proto:
 	proto_unregister(&rdsrs_proto);
+err_sysctl:
+	unregister_net_sysctl_table(rdsrs_rds_sysctl);
+err_wq:
+	destroy_workqueue(rdsrs_workqueue);
 	return ret;
 }
 
@@ -236,6 +416,18 @@ void rdsrs_unregister(void)
 	sock_unregister(AF_RDS);
 	unregister_pernet_subsys(&rdsrs_net_ops);
 	proto_unregister(&rdsrs_proto);
+	unregister_net_sysctl_table(rdsrs_rds_sysctl);
+	destroy_workqueue(rdsrs_workqueue);
+}
+
+struct workqueue_struct *rdsrs_wq(void)
+{
+	return rdsrs_workqueue;
+}
+
+void rdsrs_wq_flush(void)
+{
+	flush_workqueue(rdsrs_workqueue);
 }
 
 void *rdsrs_sk_priv(struct sock *sk)
@@ -360,7 +552,382 @@ int rdsrs_sk_rcvbuf(struct sock *sk)
 	return READ_ONCE(sk->sk_rcvbuf);
 }
 
+unsigned int rdsrs_gen_num(void)
+{
+	static u32 gen_num;
+
+	net_get_random_once(&gen_num, sizeof(gen_num));
+	return gen_num;
+}
+
 unsigned short rdsrs_random_u16(void)
 {
 	return get_random_u16();
+}
+
+/*
+ * Kernel TCP sockets. The callbacks run in softirq context; they take
+ * sk_callback_lock for reading, so that rdsrs_tcp_detach(), which takes it
+ * for writing, knows none is running once it has removed them.
+ */
+struct rdsrs_tcp_cb {
+	void *owner;
+	void (*orig_data_ready)(struct sock *sk);
+	void (*orig_write_space)(struct sock *sk);
+	void (*orig_state_change)(struct sock *sk);
+};
+
+static void rdsrs_tcp_event(struct sock *sk, int event)
+{
+	struct rdsrs_tcp_cb *cb;
+
+	read_lock_bh(&sk->sk_callback_lock);
+	cb = sk->sk_user_data;
+	if (cb)
+		ops->tcp_event(ops_ctx, cb->owner, event);
+	read_unlock_bh(&sk->sk_callback_lock);
+}
+
+static void rdsrs_tcp_data_ready(struct sock *sk)
+{
+	rdsrs_tcp_event(sk, RDSRS_TCP_READABLE);
+}
+
+static void rdsrs_tcp_write_space(struct sock *sk)
+{
+	struct rdsrs_tcp_cb *cb;
+
+	rdsrs_tcp_event(sk, RDSRS_TCP_WRITABLE);
+	read_lock_bh(&sk->sk_callback_lock);
+	cb = sk->sk_user_data;
+	if (cb && cb->orig_write_space)
+		cb->orig_write_space(sk);
+	/* The original clears SOCK_NOSPACE once there is room; set it again so
+	 * that every acknowledgement keeps reaching us (see rdsrs_tcp_send()). */
+	if (cb && sk->sk_socket)
+		set_bit(SOCK_NOSPACE, &sk->sk_socket->flags);
+	read_unlock_bh(&sk->sk_callback_lock);
+}
+
+static void rdsrs_tcp_state_change(struct sock *sk)
+{
+	rdsrs_tcp_event(sk, RDSRS_TCP_STATE);
+}
+
+/*
+ * Children of the listener inherit its callbacks and sk_user_data until they
+ * are accepted (rdsrs_tcp_accept() removes them), so this also runs for a
+ * child with data: then only the original callback is due.
+ */
+static void rdsrs_listen_data_ready(struct sock *sk)
+{
+	struct rdsrs_tcp_cb *cb;
+
+	if (sk->sk_state == TCP_LISTEN) {
+		rdsrs_tcp_event(sk, RDSRS_TCP_ACCEPT);
+		return;
+	}
+	read_lock_bh(&sk->sk_callback_lock);
+	cb = sk->sk_user_data;
+	if (cb && cb->orig_data_ready)
+		cb->orig_data_ready(sk);
+	read_unlock_bh(&sk->sk_callback_lock);
+}
+
+static int rdsrs_tcp_set_callbacks(struct socket *sock, void *owner, bool listener)
+{
+	struct sock *sk = sock->sk;
+	struct rdsrs_tcp_cb *cb;
+
+	cb = kzalloc(sizeof(*cb), GFP_KERNEL);
+	if (!cb)
+		return -ENOMEM;
+	cb->owner = owner;
+	write_lock_bh(&sk->sk_callback_lock);
+	cb->orig_data_ready = sk->sk_data_ready;
+	cb->orig_write_space = sk->sk_write_space;
+	cb->orig_state_change = sk->sk_state_change;
+	sk->sk_user_data = cb;
+	if (listener) {
+		sk->sk_data_ready = rdsrs_listen_data_ready;
+	} else {
+		sk->sk_data_ready = rdsrs_tcp_data_ready;
+		sk->sk_write_space = rdsrs_tcp_write_space;
+		sk->sk_state_change = rdsrs_tcp_state_change;
+	}
+	write_unlock_bh(&sk->sk_callback_lock);
+	return 0;
+}
+
+/*
+ * Removes our callbacks from @sock; once it returns, none runs any more. The
+ * caller frees the returned callback data after releasing the socket: a
+ * listener's children use it until they are gone.
+ */
+static struct rdsrs_tcp_cb *rdsrs_tcp_detach(struct socket *sock)
+{
+	struct sock *sk = sock->sk;
+	struct rdsrs_tcp_cb *cb;
+
+	write_lock_bh(&sk->sk_callback_lock);
+	cb = sk->sk_user_data;
+	if (cb) {
+		sk->sk_data_ready = cb->orig_data_ready;
+		sk->sk_write_space = cb->orig_write_space;
+		sk->sk_state_change = cb->orig_state_change;
+		sk->sk_user_data = NULL;
+	}
+	write_unlock_bh(&sk->sk_callback_lock);
+	return cb;
+}
+
+static void rdsrs_tcp_tune(struct socket *sock, int sndbuf, int rcvbuf)
+{
+	struct sock *sk = sock->sk;
+
+	tcp_sock_set_nodelay(sk);
+	lock_sock(sk);
+	if (sndbuf > 0) {
+		sk->sk_sndbuf = sndbuf;
+		sk->sk_userlocks |= SOCK_SNDBUF_LOCK;
+	}
+	if (rcvbuf > 0) {
+		sk->sk_rcvbuf = rcvbuf;
+		sk->sk_userlocks |= SOCK_RCVBUF_LOCK;
+	}
+	release_sock(sk);
+}
+
+int rdsrs_tcp_listen(struct net *net, void *owner, struct socket **out)
+{
+	struct sockaddr_in6 sin6 = {
+		.sin6_family = AF_INET6,
+		.sin6_addr = IN6ADDR_ANY_INIT,
+		.sin6_port = htons(RDSRS_TCP_PORT),
+	};
+	struct socket *sock;
+	int ret;
+
+	ret = sock_create_kern(net, PF_INET6, SOCK_STREAM, IPPROTO_TCP, &sock);
+	if (ret < 0)
+		return ret;
+	sock->sk->sk_reuse = SK_CAN_REUSE;
+	tcp_sock_set_nodelay(sock->sk);
+	ret = kernel_bind(sock, (struct sockaddr *)&sin6, sizeof(sin6));
+	if (ret)
+		goto err;
+	ret = rdsrs_tcp_set_callbacks(sock, owner, true);
+	if (ret)
+		goto err;
+	ret = kernel_listen(sock, 64);
+	if (ret) {
+		struct rdsrs_tcp_cb *cb = rdsrs_tcp_detach(sock);
+
+		sock_release(sock);
+		kfree(cb);
+		return ret;
+	}
+	*out = sock;
+	return 0;
+err:
+	sock_release(sock);
+	return ret;
+}
+
+int rdsrs_tcp_accept(struct socket *listener, struct socket **out)
+{
+	int ret;
+
+	ret = kernel_accept(listener, out, O_NONBLOCK);
+	if (ret)
+		return ret;
+	/* Undo what the child inherited from the listener; the callback data
+	 * it pointed to stays the listener's. */
+	rdsrs_tcp_detach(*out);
+	return 0;
+}
+
+int rdsrs_tcp_names(struct socket *sock, unsigned char local[16],
+		    unsigned char peer[16], unsigned int *scope_id)
+{
+	struct sock *sk = sock->sk;
+	struct inet_sock *inet = inet_sk(sk);
+
+	/* From the socket itself, not getpeername(): the peer may have reset
+	 * the connection already, and its addresses still tell who it was. */
+	if (sk->sk_family == AF_INET6) {
+		memcpy(local, &sk->sk_v6_rcv_saddr, 16);
+		memcpy(peer, &sk->sk_v6_daddr, 16);
+		*scope_id = READ_ONCE(sk->sk_bound_dev_if);
+	} else {
+		ipv6_addr_set_v4mapped(inet->inet_rcv_saddr, (struct in6_addr *)local);
+		ipv6_addr_set_v4mapped(inet->inet_daddr, (struct in6_addr *)peer);
+		*scope_id = 0;
+	}
+	return 0;
+}
+
+static int rdsrs_sockaddr(const unsigned char addr[16], unsigned int scope_id,
+			  unsigned short port, struct sockaddr_storage *ss)
+{
+	const struct in6_addr *a6 = (const struct in6_addr *)addr;
+
+	memset(ss, 0, sizeof(*ss));
+	if (ipv6_addr_v4mapped(a6)) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_addr.s_addr = a6->s6_addr32[3];
+		sin->sin_port = htons(port);
+		return sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_addr = *a6;
+		sin6->sin6_port = htons(port);
+		sin6->sin6_scope_id = scope_id;
+		return sizeof(*sin6);
+	}
+}
+
+int rdsrs_tcp_connect(struct net *net, const unsigned char laddr[16],
+		      const unsigned char faddr[16], unsigned int scope_id,
+		      int sndbuf, int rcvbuf, void *owner, struct socket **out)
+{
+	struct sockaddr_storage ss;
+	struct socket *sock;
+	int len, ret;
+
+	len = rdsrs_sockaddr(laddr, scope_id, 0, &ss);
+	ret = sock_create_kern(net, ss.ss_family, SOCK_STREAM, IPPROTO_TCP, &sock);
+	if (ret < 0)
+		return ret;
+	rdsrs_tcp_tune(sock, sndbuf, rcvbuf);
+	ret = kernel_bind(sock, (struct sockaddr *)&ss, len);
+	if (ret)
+		goto err;
+	ret = rdsrs_tcp_set_callbacks(sock, owner, false);
+	if (ret)
+		goto err;
+	len = rdsrs_sockaddr(faddr, scope_id, RDSRS_TCP_PORT, &ss);
+	ret = kernel_connect(sock, (struct sockaddr *)&ss, len, O_NONBLOCK);
+	if (ret && ret != -EINPROGRESS) {
+		kfree(rdsrs_tcp_detach(sock));
+		goto err;
+	}
+	*out = sock;
+	return 0;
+err:
+	sock_release(sock);
+	return ret;
+}
+
+void rdsrs_tcp_attach(struct socket *sock, void *owner, int sndbuf, int rcvbuf)
+{
+	rdsrs_tcp_tune(sock, sndbuf, rcvbuf);
+	/* Without callbacks the connection only idles: the caller sees the
+	 * state once and resets it if it is not established. */
+	if (rdsrs_tcp_set_callbacks(sock, owner, false))
+		pr_warn_ratelimited("rds_rs: out of memory for socket callbacks\n");
+}
+
+void rdsrs_tcp_close(struct socket *sock)
+{
+	struct rdsrs_tcp_cb *cb = rdsrs_tcp_detach(sock);
+
+	/* Abort: no orphan lingers in FIN_WAIT or TIME_WAIT with timers that
+	 * could outlive the namespace, and the peer sees the reset at once. */
+	sock_no_linger(sock->sk);
+	kernel_sock_shutdown(sock, SHUT_RDWR);
+	sock_release(sock);
+	kfree(cb);
+}
+
+int rdsrs_tcp_state(struct socket *sock)
+{
+	switch (READ_ONCE(sock->sk->sk_state)) {
+	case TCP_SYN_SENT:
+	case TCP_SYN_RECV:
+		return RDSRS_TCP_CONNECTING;
+	case TCP_ESTABLISHED:
+		return RDSRS_TCP_ESTABLISHED;
+	default:
+		return RDSRS_TCP_CLOSED;
+	}
+}
+
+long rdsrs_tcp_send(struct socket *sock, const unsigned char *hdr,
+		    unsigned long hlen, const unsigned char *data,
+		    unsigned long dlen, int more)
+{
+	struct msghdr msg = {
+		.msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL | (more ? MSG_MORE : 0),
+	};
+	struct kvec vec[2];
+	int n = 0;
+
+	if (hlen)
+		vec[n++] = (struct kvec){ .iov_base = (void *)hdr, .iov_len = hlen };
+	if (dlen)
+		vec[n++] = (struct kvec){ .iov_base = (void *)data, .iov_len = dlen };
+	/* TCP calls sk_write_space on ack progress only while SOCK_NOSPACE is
+	 * set: set it, so that acknowledgements always reach ->tcp_event. */
+	set_bit(SOCK_NOSPACE, &sock->flags);
+	return kernel_sendmsg(sock, &msg, vec, n, hlen + dlen);
+}
+
+unsigned int rdsrs_tcp_write_seq(struct socket *sock)
+{
+	return READ_ONCE(tcp_sk(sock->sk)->write_seq);
+}
+
+unsigned int rdsrs_tcp_snd_una(struct socket *sock)
+{
+	return READ_ONCE(tcp_sk(sock->sk)->snd_una);
+}
+
+struct rdsrs_read_arg {
+	void *arg;
+	int error;
+};
+
+static int rdsrs_tcp_actor(read_descriptor_t *desc, struct sk_buff *skb,
+			   unsigned int off, size_t len)
+{
+	struct rdsrs_read_arg *ra = desc->arg.data;
+	long n;
+
+	n = ops->tcp_recv(ops_ctx, ra->arg, skb, off, len);
+	if (n < 0) {
+		ra->error = n;
+		desc->count = 0;
+		return 0;
+	}
+	return n;
+}
+
+int rdsrs_tcp_read(struct socket *sock, void *arg)
+{
+	struct rdsrs_read_arg ra = { .arg = arg };
+	read_descriptor_t desc = {
+		.arg.data = &ra,
+		.count = 1,
+	};
+
+	lock_sock(sock->sk);
+	tcp_read_sock(sock->sk, &desc, rdsrs_tcp_actor);
+	release_sock(sock->sk);
+	return ra.error;
+}
+
+int rdsrs_skb_copy(struct sk_buff *skb, unsigned int off, unsigned char *dst,
+		   unsigned long len)
+{
+	return skb_copy_bits(skb, off, dst, len) ? -EFAULT : 0;
+}
+
+void rdsrs_msleep(unsigned int ms)
+{
+	msleep(ms);
 }

@@ -15,7 +15,10 @@
 
 struct msghdr;
 struct net;
+struct sk_buff;
 struct sock;
+struct socket;
+struct workqueue_struct;
 
 /*
  * Kernel constants the Rust side needs, with the values of the kernel's own
@@ -34,6 +37,22 @@ enum {
 	RDSRS_EPOLLRDNORM	= 0x40,
 	RDSRS_EPOLLWRNORM	= 0x100,
 	RDSRS_SOL_RDS		= 276,
+	RDSRS_TCP_PORT		= 16385,
+};
+
+/* Events of a kernel TCP socket, given to ->tcp_event. */
+enum rdsrs_tcp_event {
+	RDSRS_TCP_READABLE,	/* data to read (sk_data_ready) */
+	RDSRS_TCP_WRITABLE,	/* send space or acks (sk_write_space) */
+	RDSRS_TCP_STATE,	/* state changed (sk_state_change) */
+	RDSRS_TCP_ACCEPT,	/* a listener has connections to accept */
+};
+
+/* The states of a TCP socket that the Rust side tells apart. */
+enum rdsrs_tcp_state {
+	RDSRS_TCP_CONNECTING,
+	RDSRS_TCP_ESTABLISHED,
+	RDSRS_TCP_CLOSED,	/* closed, closing, or reset */
 };
 
 /*
@@ -71,7 +90,23 @@ struct rdsrs_ops {
 	long (*recvmsg)(void *ctx, struct sock *sk, void *priv, struct msghdr *msg,
 			unsigned long size, int flags, long timeo);
 	/* poll(2): the EPOLL* mask; the caller has registered on the wait queue. */
-	unsigned int (*poll)(void *ctx, void *priv);
+	unsigned int (*poll)(void *ctx, struct sock *sk);
+	/*
+	 * An event of a kernel TCP socket whose callbacks carry @owner. Runs in
+	 * softirq context under the socket's sk_callback_lock: queue work only.
+	 */
+	void (*tcp_event)(void *ctx, void *owner, int event);
+	/*
+	 * tcp_read_sock() actor: @len bytes of @skb at @off are available;
+	 * returns how many were consumed, or -errno to stop and reset.
+	 */
+	long (*tcp_recv)(void *ctx, void *arg, struct sk_buff *skb,
+			 unsigned int off, unsigned long len);
+	/*
+	 * net.rds.tcp.rds_tcp_sndbuf or rds_tcp_rcvbuf was written in the
+	 * namespace whose state is @net_priv: reconnect with the new sizes.
+	 */
+	void (*tcp_bufs_changed)(void *ctx, void *net_priv);
 	/* A network namespace appears: allocate its state into *@priv. */
 	int (*net_init)(void *ctx, struct net *net, void **priv);
 	/* A network namespace goes: free its state. */
@@ -128,6 +163,66 @@ void rdsrs_cong_wake(void);
 /* sk->sk_sndbuf and sk->sk_rcvbuf (SO_SNDBUF, SO_RCVBUF). */
 int rdsrs_sk_sndbuf(struct sock *sk);
 int rdsrs_sk_rcvbuf(struct sock *sk);
+
+/*
+ * Kernel TCP sockets of the transport. Addresses are IPv6 (IPv4 v4-mapped),
+ * network order. Callbacks installed with @owner report to ->tcp_event until
+ * rdsrs_tcp_close() returns.
+ */
+/* A listener on RDSRS_TCP_PORT, all addresses, IPv4 and IPv6. */
+int rdsrs_tcp_listen(struct net *net, void *owner, struct socket **out);
+/* Accepts one connection without blocking: 0, -EAGAIN when none, -errno. */
+int rdsrs_tcp_accept(struct socket *listener, struct socket **out);
+/* Local and peer addresses of a connected socket, and the scope of local. */
+int rdsrs_tcp_names(struct socket *sock, unsigned char local[16],
+		    unsigned char peer[16], unsigned int *scope_id);
+/*
+ * Creates a socket bound to @laddr and starts connecting it to @faddr on
+ * RDSRS_TCP_PORT without blocking; @sndbuf/@rcvbuf > 0 set buffer sizes.
+ */
+int rdsrs_tcp_connect(struct net *net, const unsigned char laddr[16],
+		      const unsigned char faddr[16], unsigned int scope_id,
+		      int sndbuf, int rcvbuf, void *owner, struct socket **out);
+/* Installs the callbacks on an accepted socket, and tunes it. */
+void rdsrs_tcp_attach(struct socket *sock, void *owner, int sndbuf, int rcvbuf);
+/* Removes the callbacks, aborts the connection (RST) and releases @sock. */
+void rdsrs_tcp_close(struct socket *sock);
+/* The socket's state, as enum rdsrs_tcp_state. */
+int rdsrs_tcp_state(struct socket *sock);
+/*
+ * Sends @hlen bytes at @hdr then @dlen at @data without blocking: bytes
+ * queued (possibly fewer), -EAGAIN when none fit, or -errno.
+ */
+long rdsrs_tcp_send(struct socket *sock, const unsigned char *hdr,
+		    unsigned long hlen, const unsigned char *data,
+		    unsigned long dlen, int more);
+/* tcp_sk()->write_seq (next byte to queue) and snd_una (first unacked). */
+unsigned int rdsrs_tcp_write_seq(struct socket *sock);
+unsigned int rdsrs_tcp_snd_una(struct socket *sock);
+/*
+ * Reads what the socket has with tcp_read_sock() under lock_sock(), giving
+ * each piece to ->tcp_recv with @arg: 0, or the -errno ->tcp_recv returned.
+ */
+int rdsrs_tcp_read(struct socket *sock, void *arg);
+/* Copies @len bytes at @off of @skb to @dst: 0 or -EFAULT. */
+int rdsrs_skb_copy(struct sk_buff *skb, unsigned int off, unsigned char *dst,
+		   unsigned long len);
+/* net.rds.tcp.rds_tcp_{snd,rcv}buf of @net: 0 lets the stack choose. */
+void rdsrs_net_tcp_bufs(struct net *net, int *sndbuf, int *rcvbuf);
+/* net.rds.reconnect_{min,max}_delay_ms, in milliseconds. */
+void rdsrs_reconnect_delays(unsigned int *min_ms, unsigned int *max_ms);
+/* net.rds.ping_enable. */
+int rdsrs_ping_enable(void);
+
+/* The module's workqueue (transport work), made by rdsrs_register(). */
+struct workqueue_struct *rdsrs_wq(void);
+/* Waits for every work queued on it so far to finish. */
+void rdsrs_wq_flush(void);
+/* Sleeps @ms milliseconds (reconnect backoff). */
+void rdsrs_msleep(unsigned int ms);
+
+/* A random number chosen once per module load (upstream's rds_gen_num). */
+unsigned int rdsrs_gen_num(void);
 
 /* 16 random bits (get_random_u16()). */
 unsigned short rdsrs_random_u16(void);

@@ -1,0 +1,724 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Connections to other hosts over TCP: state, connecting, the send and
+//! retransmit queues, transmission and acknowledgement, reset and reconnect
+//! (net/rds/connection.c, threads.c, tcp_connect.c, tcp_send.c, tcp_recv.c).
+//!
+//! One `Conn` per (local address, peer address) in a namespace, one path. Its
+//! sequence state outlives TCP connections: after a reset, what TCP had not
+//! acknowledged is sent again, flagged `RETRANSMITTED`, and the receiver drops
+//! what it had already delivered (`proto::seq::RxSeq`).
+//!
+//! Lock order: `rx` (a mutex held by the receive work), then `inner`.
+
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+
+use kernel::list::{List, ListArc, ListLinks};
+use kernel::prelude::*;
+use kernel::sync::{Arc, Mutex, SpinLock};
+use kernel::types::ARef;
+use kernel::workqueue::{Work, WorkItem};
+
+use crate::proto::addr::{Addr, Endpoint};
+use crate::proto::header::{Ext, Flags, Header, EXT_SPACE, HEADER_LEN, PROBE_PORT};
+use crate::proto::reasm::{Need, Progress, Reassembler};
+use crate::proto::seq::{tcp_acked, RxSeq};
+use crate::recv::{self, Incoming};
+use crate::sys::tcp::{self, Skb, TcpSock, TcpState};
+use crate::sys::{self, Sock};
+use crate::netns::NetState;
+
+/// A message queued on a connection (upstream's `struct rds_message` on
+/// `cp_send_queue` / `cp_retrans`).
+#[pin_data]
+pub(crate) struct OutMsg {
+    #[pin]
+    links: ListLinks,
+    /// Sequence number, set when queued.
+    seq: AtomicU64,
+    sport: u16,
+    dport: u16,
+    /// Extension headers (`h_exthdr`), for pongs.
+    exthdr: [u8; EXT_SPACE],
+    data: KVVec<u8>,
+    /// The sending socket, whose send buffer the message counts against until
+    /// TCP acknowledges it; `None` for pongs.
+    sender: Option<ARef<Sock>>,
+    /// Sent before on an earlier TCP connection.
+    retransmitted: AtomicBool,
+    /// Bytes of header and payload written to the current TCP connection.
+    sent: AtomicUsize,
+    /// TCP sequence of the message's last byte, once all of it is written.
+    last: AtomicU32,
+}
+
+kernel::list::impl_has_list_links! {
+    impl HasListLinks<0> for OutMsg { self.links }
+}
+kernel::list::impl_list_arc_safe! {
+    impl ListArcSafe<0> for OutMsg { untracked; }
+}
+kernel::list::impl_list_item! {
+    impl ListItem<0> for OutMsg { using ListLinks; }
+}
+
+impl OutMsg {
+    /// A message from `sport` to `dport`.
+    pub(crate) fn new(
+        sport: u16,
+        dport: u16,
+        data: KVVec<u8>,
+        sender: Option<ARef<Sock>>,
+    ) -> Result<ListArc<Self>> {
+        ListArc::pin_init(
+            try_pin_init!(Self {
+                links <- ListLinks::new(),
+                seq: AtomicU64::new(0),
+                sport,
+                dport,
+                exthdr: [0; EXT_SPACE],
+                data,
+                sender,
+                retransmitted: AtomicBool::new(false),
+                sent: AtomicUsize::new(0),
+                last: AtomicU32::new(0),
+            }? Error),
+            GFP_KERNEL,
+        )
+    }
+
+    /// A pong to `dport` (`rds_send_pong()`); to a handshake probe it carries
+    /// the number of paths we use, one, and our generation number.
+    fn pong(dport: u16) -> Result<ListArc<Self>> {
+        let mut h = Header::default();
+        if dport == PROBE_PORT {
+            h.add_extension(Ext::NPaths(1)).map_err(crate::proto_err)?;
+            h.add_extension(Ext::GenNum(sys::gen_num()))
+                .map_err(crate::proto_err)?;
+        }
+        ListArc::pin_init(
+            try_pin_init!(Self {
+                links <- ListLinks::new(),
+                seq: AtomicU64::new(0),
+                sport: 0,
+                dport,
+                exthdr: h.exthdr,
+                data: KVVec::new(),
+                sender: None,
+                retransmitted: AtomicBool::new(false),
+                sent: AtomicUsize::new(0),
+                last: AtomicU32::new(0),
+            }? Error),
+            GFP_KERNEL,
+        )
+    }
+
+    fn header(&self) -> [u8; HEADER_LEN] {
+        let mut flags = Flags::default();
+        if self.retransmitted.load(Ordering::Relaxed) {
+            flags = flags.with(Flags::RETRANSMITTED);
+        }
+        Header {
+            sequence: self.seq.load(Ordering::Relaxed),
+            // CAST: at most RDS_MAX_MSG_SIZE (checked by sendmsg).
+            len: self.data.len() as u32,
+            sport: self.sport,
+            dport: self.dport,
+            flags,
+            exthdr: self.exthdr,
+            ..Header::default()
+        }
+        .encode()
+    }
+
+    fn wire_len(&self) -> usize {
+        HEADER_LEN + self.data.len()
+    }
+
+    /// Gives the message's bytes back to its sender's send buffer.
+    fn release(&self) {
+        if let Some(sk) = &self.sender {
+            sk.rds().snd_done(self.data.len());
+            sk.wake();
+        }
+    }
+
+    fn sender_closed(&self) -> bool {
+        self.sender.as_ref().is_some_and(|s| s.rds().is_closed())
+    }
+}
+
+/// State under `Conn::inner`.
+struct ConnInner {
+    /// The namespace is going away: no new connection, no new message.
+    dead: bool,
+    /// The current TCP connection and its generation (bumped on each change).
+    sock: Option<Arc<TcpSock>>,
+    gen: u64,
+    /// RDS is up on `sock` (established, and ours to use).
+    up: bool,
+    /// `sock` is a connection we made (not one we accepted).
+    outgoing: bool,
+    /// Messages not yet completely written to the current connection.
+    send_queue: List<OutMsg>,
+    /// Messages written, waiting for TCP's acknowledgement.
+    retrans: List<OutMsg>,
+    next_tx_seq: u64,
+    /// Current reconnect delay, in milliseconds; 0 after success.
+    backoff_ms: u32,
+}
+
+/// State of the receive work, under `Conn::rx`.
+struct RxState {
+    /// The TCP connection generation this state belongs to.
+    gen: u64,
+    reasm: Reassembler,
+    /// Payload of the message being reassembled.
+    payload: Option<KVVec<u8>>,
+    /// Sequence state, kept across TCP connections.
+    seq: RxSeq,
+}
+
+/// A connection to one peer address (upstream's `struct rds_connection` with a
+/// single `struct rds_conn_path`).
+#[pin_data]
+pub(crate) struct Conn {
+    net: Arc<NetState>,
+    /// Our address, with the scope id of a link-local one.
+    pub(crate) laddr: Endpoint,
+    /// The peer's address.
+    pub(crate) faddr: Addr,
+    #[pin]
+    inner: SpinLock<ConnInner>,
+    #[pin]
+    rx: Mutex<RxState>,
+    #[pin]
+    send_work: Work<Conn, 0>,
+    #[pin]
+    recv_work: Work<Conn, 1>,
+    #[pin]
+    conn_work: Work<Conn, 2>,
+}
+
+kernel::impl_has_work! {
+    impl HasWork<Self, 0> for Conn { self.send_work }
+    impl HasWork<Self, 1> for Conn { self.recv_work }
+    impl HasWork<Self, 2> for Conn { self.conn_work }
+}
+
+impl WorkItem<0> for Conn {
+    type Pointer = Arc<Conn>;
+    fn run(this: Arc<Conn>) {
+        this.xmit();
+    }
+}
+
+impl WorkItem<1> for Conn {
+    type Pointer = Arc<Conn>;
+    fn run(this: Arc<Conn>) {
+        this.recv();
+    }
+}
+
+impl WorkItem<2> for Conn {
+    type Pointer = Arc<Conn>;
+    fn run(this: Arc<Conn>) {
+        this.connect_or_check();
+    }
+}
+
+impl Conn {
+    /// A connection from `laddr` to `faddr` in namespace `net`, down.
+    pub(crate) fn new(net: Arc<NetState>, laddr: Endpoint, faddr: Addr) -> Result<Arc<Self>> {
+        Arc::pin_init(
+            pin_init!(Self {
+                net,
+                laddr,
+                faddr,
+                inner <- kernel::new_spinlock!(ConnInner {
+                    dead: false,
+                    sock: None,
+                    gen: 0,
+                    up: false,
+                    outgoing: false,
+                    send_queue: List::new(),
+                    retrans: List::new(),
+                    next_tx_seq: 1,
+                    backoff_ms: 0,
+                }, "Conn::inner"),
+                rx <- kernel::new_mutex!(RxState {
+                    gen: 0,
+                    reasm: Reassembler::new(),
+                    payload: None,
+                    seq: RxSeq::new(),
+                }, "Conn::rx"),
+                send_work <- kernel::new_work!("Conn::send_work"),
+                recv_work <- kernel::new_work!("Conn::recv_work"),
+                conn_work <- kernel::new_work!("Conn::conn_work"),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// Whether this side initiates: the numerically smaller address does, on
+    /// every path, so that the two sides never duel.
+    fn initiator(&self) -> bool {
+        self.laddr.addr < self.faddr
+    }
+
+    pub(crate) fn queue_send(self: &Arc<Self>) {
+        let _ = tcp::wq().enqueue::<Arc<Conn>, 0>(self.clone());
+    }
+
+    pub(crate) fn queue_recv(self: &Arc<Self>) {
+        let _ = tcp::wq().enqueue::<Arc<Conn>, 1>(self.clone());
+    }
+
+    pub(crate) fn queue_conn(self: &Arc<Self>) {
+        let _ = tcp::wq().enqueue::<Arc<Conn>, 2>(self.clone());
+    }
+
+    /// Queues `m` for transmission and makes sure it goes out: port of
+    /// `rds_send_queue_rm()` and `rds_conn_path_connect_if_down()`.
+    pub(crate) fn enqueue(self: &Arc<Self>, m: ListArc<OutMsg>) -> Result {
+        let up = {
+            let mut inner = self.inner.lock();
+            if inner.dead {
+                return Err(sys::errno::enetunreach());
+            }
+            m.seq.store(inner.next_tx_seq, Ordering::Relaxed);
+            inner.next_tx_seq += 1;
+            inner.send_queue.push_back(m);
+            inner.up
+        };
+        if up {
+            self.queue_send();
+        } else {
+            self.queue_conn();
+        }
+        Ok(())
+    }
+
+    /// Connects if down, or acts on the state of the current connection.
+    fn connect_or_check(self: Arc<Self>) {
+        let (sock, gen, up, outgoing) = {
+            let inner = self.inner.lock();
+            if inner.dead {
+                return;
+            }
+            (inner.sock.clone(), inner.gen, inner.up, inner.outgoing)
+        };
+        let Some(sock) = sock else {
+            self.connect();
+            return;
+        };
+        match sock.state() {
+            TcpState::Connecting => {}
+            TcpState::Established if up => {}
+            TcpState::Established => {
+                if !outgoing || self.initiator() {
+                    self.set_up(gen);
+                } else {
+                    // We connected only to make the peer, the smaller address,
+                    // connect to us (tcp_connect.c: rds_tcp_state_change()).
+                    // Until it does, nudge it again, backing off.
+                    self.reset(gen);
+                    self.retry();
+                }
+            }
+            TcpState::Closed => {
+                self.reset(gen);
+                self.retry();
+            }
+        }
+    }
+
+    /// Schedules another connection attempt when this side must make one: it is
+    /// the initiator, or it has messages for a peer that has not connected.
+    fn retry(self: &Arc<Self>) {
+        let queued = !self.inner.lock().send_queue.is_empty();
+        if self.initiator() || queued {
+            self.queue_conn();
+        }
+    }
+
+    fn set_up(self: &Arc<Self>, gen: u64) {
+        {
+            let mut inner = self.inner.lock();
+            if inner.gen != gen || inner.dead {
+                return;
+            }
+            inner.up = true;
+            inner.backoff_ms = 0;
+        }
+        self.queue_send();
+        self.queue_recv();
+    }
+
+    /// Opens a TCP connection to the peer, after the backoff delay when earlier
+    /// attempts failed (`rds_queue_reconnect()`).
+    fn connect(self: Arc<Self>) {
+        let cfg = self.net.config();
+        let delay = {
+            let mut inner = self.inner.lock();
+            let d = inner.backoff_ms;
+            inner.backoff_ms = (d * 2).clamp(cfg.reconnect_min_ms, cfg.reconnect_max_ms);
+            d
+        };
+        if delay > 0 {
+            tcp::msleep(u32::from(sys::random_u16()) % delay);
+        }
+        let Some(net) = self.net.net_if_alive() else {
+            return;
+        };
+        let sock = TcpSock::connect(
+            net,
+            &self.laddr.addr,
+            &self.faddr,
+            self.laddr.scope_id,
+            (cfg.tcp_sndbuf, cfg.tcp_rcvbuf),
+            self.clone(),
+        );
+        let mut inner = self.inner.lock();
+        match sock {
+            Ok(sock) if !inner.dead && inner.sock.is_none() => {
+                inner.sock = Some(sock);
+                inner.gen += 1;
+                inner.up = false;
+                inner.outgoing = true;
+            }
+            // Dropped outside the lock: closing takes the socket's locks.
+            Ok(sock) => {
+                drop(inner);
+                drop(sock);
+            }
+            Err(_) => {
+                let dead = inner.dead;
+                drop(inner);
+                if !dead {
+                    self.retry();
+                }
+            }
+        }
+    }
+
+    /// Installs a connection the peer made to us (it is the smaller address),
+    /// replacing ours if any.
+    pub(crate) fn accepted(self: &Arc<Self>, sock: Arc<TcpSock>) {
+        let old = {
+            let mut inner = self.inner.lock();
+            if inner.dead {
+                None
+            } else {
+                let old = Self::unsend(&mut inner);
+                inner.sock = Some(sock);
+                inner.gen += 1;
+                inner.up = false;
+                inner.outgoing = false;
+                old
+            }
+        };
+        drop(old);
+        self.queue_conn();
+        self.queue_recv();
+    }
+
+    /// Takes the connection down: messages written but not acknowledged go back
+    /// to the front of the send queue, flagged `RETRANSMITTED`
+    /// (`rds_send_path_reset()`). Returns the old socket, to drop unlocked.
+    fn unsend(inner: &mut ConnInner) -> Option<Arc<TcpSock>> {
+        let mut requeue = List::new();
+        while let Some(m) = inner.retrans.pop_front() {
+            requeue.push_back(m);
+        }
+        while let Some(m) = inner.send_queue.pop_front() {
+            requeue.push_back(m);
+        }
+        while let Some(m) = requeue.pop_front() {
+            if m.sender_closed() {
+                // Upstream drops a closed socket's messages (rds_send_drop_to()).
+                m.release();
+                continue;
+            }
+            if m.sent.swap(0, Ordering::Relaxed) != 0 {
+                m.retransmitted.store(true, Ordering::Relaxed);
+            }
+            inner.send_queue.push_back(m);
+        }
+        inner.up = false;
+        inner.gen += 1;
+        inner.sock.take()
+    }
+
+    /// Resets the connection of generation `gen`, if it is still current.
+    pub(crate) fn reset(self: &Arc<Self>, gen: u64) {
+        let old = {
+            let mut inner = self.inner.lock();
+            if inner.gen != gen {
+                return;
+            }
+            Self::unsend(&mut inner)
+        };
+        drop(old);
+    }
+
+    /// Drops the messages of closed socket `sk` that can go without breaking the
+    /// stream: all but one partly written (`rds_send_drop_to()`).
+    pub(crate) fn drop_sender(&self, sk: &Sock) {
+        let mut dropped = List::new();
+        {
+            let mut inner = self.inner.lock();
+            let ConnInner {
+                send_queue,
+                retrans,
+                ..
+            } = &mut *inner;
+            for q in [send_queue, retrans] {
+                let mut keep = List::new();
+                while let Some(m) = q.pop_front() {
+                    let mine = m.sender.as_ref().is_some_and(|s| core::ptr::eq(&**s, sk));
+                    let sent = m.sent.load(Ordering::Relaxed);
+                    let partial = sent != 0 && sent != m.wire_len();
+                    if mine && !partial {
+                        dropped.push_back(m);
+                    } else {
+                        keep.push_back(m);
+                    }
+                }
+                q.push_all_back(&mut keep);
+            }
+        }
+        while let Some(m) = dropped.pop_front() {
+            m.release();
+        }
+    }
+
+    /// Resets whatever connection is current and reconnects.
+    pub(crate) fn reset_current(self: &Arc<Self>) {
+        let gen = self.inner.lock().gen;
+        self.reset(gen);
+        self.retry();
+    }
+
+    /// Takes the connection down for good (namespace exit), dropping its queues.
+    pub(crate) fn kill(&self) {
+        let (old, mut dropped) = {
+            let mut inner = self.inner.lock();
+            inner.dead = true;
+            let mut dropped = List::new();
+            while let Some(m) = inner.retrans.pop_front() {
+                dropped.push_back(m);
+            }
+            while let Some(m) = inner.send_queue.pop_front() {
+                dropped.push_back(m);
+            }
+            (inner.sock.take(), dropped)
+        };
+        drop(old);
+        while let Some(m) = dropped.pop_front() {
+            m.release();
+        }
+    }
+
+    /// Drops acknowledged messages from the retransmit queue
+    /// (`rds_send_path_drop_acked()` with `rds_tcp_is_acked()`).
+    fn drop_acked(&self, sock: &TcpSock, gen: u64) {
+        let una = sock.snd_una();
+        let mut acked = List::new();
+        {
+            let mut inner = self.inner.lock();
+            if inner.gen != gen {
+                return;
+            }
+            while let Some(c) = inner.retrans.cursor_front() {
+                if !tcp_acked(c.current().last.load(Ordering::Relaxed), una) {
+                    break;
+                }
+                acked.push_back(c.remove());
+            }
+        }
+        while let Some(m) = acked.pop_front() {
+            m.release();
+        }
+    }
+
+    /// Writes queued messages to TCP until it has no room (port of
+    /// `rds_send_xmit()` and `rds_tcp_xmit()`).
+    fn xmit(self: Arc<Self>) {
+        let batch = 1024;
+        for _ in 0..batch {
+            let (sock, gen, head) = {
+                let mut inner = self.inner.lock();
+                if inner.dead || !inner.up {
+                    return;
+                }
+                let Some(sock) = inner.sock.clone() else {
+                    return;
+                };
+                let head: Option<Arc<OutMsg>> =
+                    inner.send_queue.cursor_front().map(|c| c.current().into());
+                (sock, inner.gen, head)
+            };
+            self.drop_acked(&sock, gen);
+            let Some(m) = head else {
+                return;
+            };
+            let hdr = m.header();
+            let sent = m.sent.load(Ordering::Relaxed);
+            let (h, d) = if sent < HEADER_LEN {
+                (&hdr[sent..], &m.data[..])
+            } else {
+                (&hdr[..0], &m.data[sent - HEADER_LEN..])
+            };
+            match sock.send(h, d) {
+                Ok(n) => {
+                    let total = sent + n;
+                    m.sent.store(total, Ordering::Relaxed);
+                    if total == m.wire_len() {
+                        m.last
+                            .store(sock.write_seq().wrapping_sub(1), Ordering::Relaxed);
+                        let mut inner = self.inner.lock();
+                        if inner.gen == gen {
+                            if let Some(c) = inner.send_queue.cursor_front() {
+                                if core::ptr::eq(&*c.current(), &*m) {
+                                    let done = c.remove();
+                                    inner.retrans.push_back(done);
+                                }
+                            }
+                        }
+                    }
+                }
+                Err(e) if e == EAGAIN => return,
+                Err(_) => {
+                    self.reset(gen);
+                    self.queue_conn();
+                    return;
+                }
+            }
+        }
+        // Yield the worker; continue in a new run.
+        self.queue_send();
+    }
+
+    /// Reads and delivers what the current TCP connection has (port of
+    /// `rds_tcp_recv_path()` and `rds_tcp_data_recv()`).
+    fn recv(self: Arc<Self>) {
+        let (sock, gen) = {
+            let inner = self.inner.lock();
+            if inner.dead {
+                return;
+            }
+            match &inner.sock {
+                Some(s) => (s.clone(), inner.gen),
+                None => return,
+            }
+        };
+        let mut rx = self.rx.lock();
+        if rx.gen != gen {
+            // A new TCP connection starts a new stream.
+            rx.gen = gen;
+            rx.reasm = Reassembler::new();
+            rx.payload = None;
+        }
+        let ret = sock.read(|skb, off, len| self.consume(&mut rx, skb, off, len));
+        drop(rx);
+        if ret.is_err() {
+            pr_info!("dropping a connection: malformed RDS stream from the peer\n");
+            self.reset(gen);
+            if self.initiator() {
+                self.queue_conn();
+            }
+        }
+    }
+
+    fn consume(self: &Arc<Self>, rx: &mut RxState, skb: &Skb, off: usize, len: usize) -> Result<usize> {
+        let mut done = 0;
+        while done < len {
+            let n = match rx.reasm.need() {
+                Need::Header { off: at, len: want } => {
+                    let n = want.min(len - done);
+                    skb.copy(off + done, &mut rx.reasm.header_buf()[at..at + n])?;
+                    n
+                }
+                Need::Payload { off: at, len: want } => {
+                    let n = want.min(len - done);
+                    let buf = rx.payload.as_mut().ok_or(EINVAL)?;
+                    skb.copy(off + done, &mut buf[at..at + n])?;
+                    n
+                }
+            };
+            done += n;
+            match rx.reasm.advance(n).map_err(crate::proto_err)? {
+                Progress::Partial => {}
+                Progress::Header(h) if h.len == 0 => self.incoming(rx, h, KVVec::new()),
+                Progress::Header(h) => {
+                    rx.payload = Some(KVVec::from_elem(0u8, h.len as usize, GFP_KERNEL)?);
+                }
+                Progress::Complete(h) => {
+                    let data = rx.payload.take().ok_or(EINVAL)?;
+                    self.incoming(rx, h, data);
+                }
+            }
+        }
+        Ok(done)
+    }
+
+    /// A complete message from the peer (`rds_recv_incoming()`).
+    fn incoming(self: &Arc<Self>, rx: &mut RxState, h: Header, data: KVVec<u8>) {
+        if !rx.seq.accept(&h) {
+            return;
+        }
+        if h.flags.contains(Flags::CONG_BITMAP) {
+            // The peer's congestion map: not used yet.
+            return;
+        }
+        if h.dport == 0 && tcp::ping_enable() {
+            // A ping (rds-ping, or a multipath handshake probe): answer it.
+            // A ping from port 0 gets no answer.
+            if h.sport != 0 {
+                if let Ok(pong) = OutMsg::pong(h.sport) {
+                    let _ = self.enqueue(pong);
+                }
+            }
+            return;
+        }
+        if h.dport == PROBE_PORT && h.sport == 0 {
+            // A handshake pong: we send no probes, having one path.
+            return;
+        }
+        let src = Endpoint {
+            addr: self.faddr,
+            port: h.sport,
+            scope_id: self.laddr.scope_id,
+        };
+        let dst = Endpoint {
+            port: h.dport,
+            ..self.laddr
+        };
+        let Some(sk) = self.net.rds().lookup(&dst) else {
+            return;
+        };
+        if let Ok(inc) = Incoming::new(h, src, data) {
+            recv::deliver(&sk, inc);
+        }
+    }
+}
+
+/// Sends `data` from `src` to `dest` through the namespace's connection to
+/// `dest.addr`, creating it if needed.
+pub(crate) fn send(
+    net: &Arc<NetState>,
+    sk: &Sock,
+    src: Endpoint,
+    dest: Endpoint,
+    data: KVVec<u8>,
+) -> Result {
+    let laddr = Endpoint {
+        port: 0,
+        scope_id: dest.scope_id,
+        ..src
+    };
+    let conn = net.conn(laddr, dest.addr)?;
+    let m = OutMsg::new(src.port, dest.port, data, Some(sk.into()))?;
+    conn.enqueue(m)
+}

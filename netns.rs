@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Per network namespace state: configuration, the connections to other hosts
+//! and the TCP listener (upstream's `struct rds_tcp_net` and the connection
+//! hash, which is per namespace in effect).
+
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+use kernel::prelude::*;
+use kernel::rbtree::{RBTree, RBTreeNodeReservation};
+use kernel::sync::{Arc, SpinLock};
+use kernel::workqueue::{Work, WorkItem};
+
+use crate::conn::Conn;
+use crate::proto::addr::{Addr, Endpoint};
+use crate::sys::tcp::{self, NetRef, TcpSock};
+use crate::sys::RdsRef;
+use crate::Rds;
+
+/// Settings of a namespace, from upstream's sysctls (sys/shim.c).
+#[derive(Clone, Copy)]
+pub(crate) struct Config {
+    /// First reconnect delay bound, ms (`net.rds.reconnect_min_delay_ms`).
+    pub(crate) reconnect_min_ms: u32,
+    /// Largest reconnect delay bound, ms (`net.rds.reconnect_max_delay_ms`).
+    pub(crate) reconnect_max_ms: u32,
+    /// `SO_SNDBUF` of TCP sockets, 0 for the stack's choice (`rds_tcp_sndbuf`).
+    pub(crate) tcp_sndbuf: i32,
+    /// `SO_RCVBUF` of TCP sockets, 0 for the stack's choice (`rds_tcp_rcvbuf`).
+    pub(crate) tcp_rcvbuf: i32,
+}
+
+/// Connections, listener and settings, under `NetState::inner`.
+struct Inner {
+    /// The namespace is going away (`net_exit` has started).
+    dead: bool,
+    listener: Option<Arc<TcpSock>>,
+    conns: RBTree<(Endpoint, Addr), Arc<Conn>>,
+}
+
+/// Per network namespace state.
+#[pin_data]
+pub(crate) struct NetState {
+    net: NetRef,
+    rds: RdsRef,
+    /// RDS sockets created in this namespace and not yet destroyed.
+    sockets: AtomicUsize,
+    #[pin]
+    inner: SpinLock<Inner>,
+    #[pin]
+    accept_work: Work<NetState, 0>,
+}
+
+kernel::impl_has_work! {
+    impl HasWork<Self, 0> for NetState { self.accept_work }
+}
+
+impl WorkItem<0> for NetState {
+    type Pointer = Arc<NetState>;
+    fn run(this: Arc<NetState>) {
+        crate::accept::accept_all(&this);
+    }
+}
+
+impl NetState {
+    /// State of a new namespace, with its listener on the RDS port.
+    pub(crate) fn new(net: NetRef, rds: RdsRef) -> Result<Arc<Self>> {
+        let this = Arc::pin_init(
+            pin_init!(Self {
+                net,
+                rds,
+                sockets: AtomicUsize::new(0),
+                inner <- kernel::new_spinlock!(Inner {
+                    dead: false,
+                    listener: None,
+                    conns: RBTree::new(),
+                }, "NetState::inner"),
+                accept_work <- kernel::new_work!("NetState::accept_work"),
+            }),
+            GFP_KERNEL,
+        )?;
+        match TcpSock::listen(net, this.clone()) {
+            Ok(l) => this.inner.lock().listener = Some(l),
+            // As upstream: the namespace works, but nothing can connect to it.
+            Err(e) => pr_warn!("no RDS/TCP listener in a namespace: {:?}\n", e),
+        }
+        Ok(this)
+    }
+
+    /// The module state.
+    pub(crate) fn rds(&self) -> &Rds {
+        self.rds.get()
+    }
+
+    /// The namespace, unless it is going away.
+    pub(crate) fn net_if_alive(&self) -> Option<NetRef> {
+        (!self.inner.lock().dead).then_some(self.net)
+    }
+
+    /// Current settings.
+    pub(crate) fn config(&self) -> Config {
+        let (reconnect_min_ms, reconnect_max_ms) = tcp::reconnect_delays();
+        let (tcp_sndbuf, tcp_rcvbuf) = self.net.tcp_bufs();
+        Config {
+            reconnect_min_ms: reconnect_min_ms.max(1),
+            reconnect_max_ms: reconnect_max_ms.max(reconnect_min_ms).max(1),
+            tcp_sndbuf,
+            tcp_rcvbuf,
+        }
+    }
+
+    /// Drops what closed socket `sk` still has queued on connections.
+    pub(crate) fn drop_sender(&self, sk: &crate::sys::Sock) {
+        for c in self.conns_snapshot().iter() {
+            c.drop_sender(sk);
+        }
+    }
+
+    /// The current connections, cloned out of the lock.
+    fn conns_snapshot(&self) -> KVec<Arc<Conn>> {
+        let mut conns = KVec::new();
+        let inner = self.inner.lock();
+        for c in inner.conns.values() {
+            // Without memory for the list, the rest is handled later: their
+            // messages go when acknowledged or at the next reset.
+            if conns.push(c.clone(), GFP_ATOMIC).is_err() {
+                break;
+            }
+        }
+        conns
+    }
+
+    /// Reconnects every connection, which then uses the current buffer sizes
+    /// (`rds_tcp_sysctl_reset()`): nothing is lost, unacknowledged messages
+    /// are sent again.
+    pub(crate) fn reset_all(&self) {
+        for c in self.conns_snapshot().iter() {
+            c.reset_current();
+        }
+    }
+
+    /// The listener, if it is up.
+    pub(crate) fn listener(&self) -> Option<Arc<TcpSock>> {
+        self.inner.lock().listener.clone()
+    }
+
+    /// Queues the accept work (the listener has connections waiting).
+    pub(crate) fn queue_accept(self: &Arc<Self>) {
+        let _ = tcp::wq().enqueue::<Arc<NetState>, 0>(self.clone());
+    }
+
+    /// The connection from `laddr` to `faddr`, created down if there is none
+    /// (`rds_conn_create()`).
+    pub(crate) fn conn(self: &Arc<Self>, laddr: Endpoint, faddr: Addr) -> Result<Arc<Conn>> {
+        let key = (laddr, faddr);
+        if let Some(c) = self.inner.lock().conns.get(&key) {
+            return Ok(c.clone());
+        }
+        let fresh = Conn::new(self.clone(), laddr, faddr)?;
+        let node = RBTreeNodeReservation::new(GFP_KERNEL)?;
+        let mut inner = self.inner.lock();
+        if inner.dead {
+            return Err(crate::sys::errno::enetunreach());
+        }
+        if let Some(c) = inner.conns.get(&key) {
+            return Ok(c.clone());
+        }
+        inner.conns.insert(node.into_node(key, fresh.clone()));
+        Ok(fresh)
+    }
+
+    /// Counts a socket into this namespace.
+    pub(crate) fn sock_added(&self) {
+        self.sockets.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a socket out of this namespace (it is being destroyed).
+    pub(crate) fn sock_gone(&self) {
+        self.sockets.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Namespace exit: closes the listener and every connection, then waits
+    /// for transport work, so that no kernel socket of this namespace and no
+    /// work using it survives (upstream's CVE-2024-26865 class of bug).
+    pub(crate) fn exit(&self) {
+        let (listener, conns) = {
+            let mut inner = self.inner.lock();
+            inner.dead = true;
+            (
+                inner.listener.take(),
+                core::mem::take(&mut inner.conns),
+            )
+        };
+        drop(listener);
+        for c in conns.values() {
+            c.kill();
+        }
+        // Work that cloned a socket before the kill drops it here, while the
+        // namespace is still whole.
+        tcp::wq_flush();
+        // Connections refer to this state; dropping the table breaks the cycle.
+        drop(conns);
+        let left = self.sockets.load(Ordering::Relaxed);
+        if left != 0 {
+            pr_warn!("namespace exits with {} RDS sockets\n", left);
+        }
+    }
+}

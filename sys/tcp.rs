@@ -1,0 +1,361 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Kernel TCP sockets of the transport (listener and connections), the
+//! module's workqueue, and the namespace pointer they need.
+
+use core::ffi::{c_int, c_void};
+use core::ptr::NonNull;
+
+use kernel::error::to_result;
+use kernel::prelude::*;
+use kernel::sync::{Arc, UniqueArc};
+use kernel::workqueue::Queue;
+
+use super::ffi;
+use crate::conn::Conn;
+use crate::proto::addr::Addr;
+use crate::NetState;
+
+/// A network namespace, valid while its `NetState` is registered.
+///
+/// # Invariants
+///
+/// `self.0` is a `struct net` whose pernet exit has not finished; users check
+/// `NetState`'s `dead` flag under its lock before using it.
+#[derive(Clone, Copy)]
+pub(crate) struct NetRef(pub(super) NonNull<ffi::net>);
+
+// SAFETY: A `struct net` pointer may be used from any thread while the
+// namespace lives, which the type invariant covers.
+unsafe impl Send for NetRef {}
+// SAFETY: As for `Send`.
+unsafe impl Sync for NetRef {}
+
+impl NetRef {
+    /// `net.rds.tcp.rds_tcp_sndbuf` and `rds_tcp_rcvbuf` (0: the stack chooses).
+    pub(crate) fn tcp_bufs(&self) -> (i32, i32) {
+        let (mut snd, mut rcv) = (0, 0);
+        // SAFETY: Live by the type invariant; the outputs are writable.
+        unsafe { ffi::rdsrs_net_tcp_bufs(self.0.as_ptr(), &mut snd, &mut rcv) };
+        (snd, rcv)
+    }
+}
+
+/// `net.rds.reconnect_min_delay_ms` and `reconnect_max_delay_ms`.
+pub(crate) fn reconnect_delays() -> (u32, u32) {
+    let (mut min, mut max) = (0, 0);
+    // SAFETY: The outputs are writable.
+    unsafe { ffi::rdsrs_reconnect_delays(&mut min, &mut max) };
+    (min, max)
+}
+
+/// `net.rds.ping_enable`.
+pub(crate) fn ping_enable() -> bool {
+    // SAFETY: No preconditions.
+    unsafe { ffi::rdsrs_ping_enable() != 0 }
+}
+
+/// Who handles the events of a kernel TCP socket.
+pub(crate) enum TcpOwner {
+    /// The namespace's listener: new connections to accept.
+    Listener(Arc<NetState>),
+    /// A connection of `Conn`.
+    Conn(Arc<Conn>),
+}
+
+impl TcpOwner {
+    fn event(&self, ev: u32) {
+        match self {
+            TcpOwner::Listener(net) if ev == ffi::rdsrs_tcp_event_RDSRS_TCP_ACCEPT => {
+                crate::accept::accept_ready(net)
+            }
+            TcpOwner::Conn(c) => match ev {
+                ffi::rdsrs_tcp_event_RDSRS_TCP_READABLE => c.queue_recv(),
+                ffi::rdsrs_tcp_event_RDSRS_TCP_WRITABLE => c.queue_send(),
+                _ => c.queue_conn(),
+            },
+            TcpOwner::Listener(_) => {}
+        }
+    }
+}
+
+/// The state of a TCP connection as the transport tells them apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TcpState {
+    /// The handshake is under way.
+    Connecting,
+    /// Established.
+    Established,
+    /// Closed, closing or reset.
+    Closed,
+}
+
+/// A kernel TCP socket with our callbacks.
+///
+/// # Invariants
+///
+/// `sock` came from the shim with callbacks carrying this object's address,
+/// which does not move (it lives in an `Arc`); it is released only in `drop`,
+/// after the callbacks are removed.
+pub(crate) struct TcpSock {
+    sock: NonNull<ffi::socket>,
+    owner: TcpOwner,
+}
+
+// SAFETY: The kernel serializes socket operations internally (lock_sock).
+unsafe impl Send for TcpSock {}
+// SAFETY: As for `Send`; the owner is `Sync`.
+unsafe impl Sync for TcpSock {}
+
+impl TcpSock {
+    fn new_owned(
+        owner: TcpOwner,
+        create: impl FnOnce(*mut c_void, *mut *mut ffi::socket) -> c_int,
+    ) -> Result<Arc<Self>> {
+        let mut this = UniqueArc::new(
+            TcpSock {
+                sock: NonNull::dangling(),
+                owner,
+            },
+            GFP_KERNEL,
+        )?;
+        let owner_ptr: *mut TcpSock = &mut *this;
+        let mut sock = core::ptr::null_mut();
+        to_result(create(owner_ptr.cast(), &mut sock))?;
+        // INVARIANT: the callbacks carry `owner_ptr`, the address of the
+        // allocation that the returned `Arc` keeps.
+        this.sock = NonNull::new(sock).ok_or(EINVAL)?;
+        Ok(this.into())
+    }
+
+    /// The namespace's listener on the RDS port.
+    pub(crate) fn listen(net: NetRef, owner: Arc<NetState>) -> Result<Arc<Self>> {
+        Self::new_owned(TcpOwner::Listener(owner), |o, out| {
+            // SAFETY: `net` is live (`NetRef` invariant); `o` outlives the socket.
+            unsafe { ffi::rdsrs_tcp_listen(net.0.as_ptr(), o, out) }
+        })
+    }
+
+    /// A connection from `laddr` to `faddr` on the RDS port, connecting.
+    pub(crate) fn connect(
+        net: NetRef,
+        laddr: &Addr,
+        faddr: &Addr,
+        scope_id: u32,
+        bufs: (i32, i32),
+        owner: Arc<Conn>,
+    ) -> Result<Arc<Self>> {
+        Self::new_owned(TcpOwner::Conn(owner), |o, out| {
+            // SAFETY: `net` is live (`NetRef` invariant); the addresses are 16
+            // readable bytes; `o` outlives the socket.
+            unsafe {
+                ffi::rdsrs_tcp_connect(
+                    net.0.as_ptr(),
+                    laddr.0.as_ptr(),
+                    faddr.0.as_ptr(),
+                    scope_id,
+                    bufs.0,
+                    bufs.1,
+                    o,
+                    out,
+                )
+            }
+        })
+    }
+
+    /// Accepts one connection without blocking; `EAGAIN` when none is waiting.
+    pub(crate) fn accept(&self) -> Result<AcceptedSock> {
+        let mut sock = core::ptr::null_mut();
+        // SAFETY: `self.sock` is live (type invariant).
+        to_result(unsafe { ffi::rdsrs_tcp_accept(self.sock.as_ptr(), &mut sock) })?;
+        Ok(AcceptedSock(NonNull::new(sock).ok_or(EINVAL)?))
+    }
+
+    /// The connection's state.
+    pub(crate) fn state(&self) -> TcpState {
+        // SAFETY: `self.sock` is live (type invariant).
+        match unsafe { ffi::rdsrs_tcp_state(self.sock.as_ptr()) } as u32 {
+            ffi::rdsrs_tcp_state_RDSRS_TCP_CONNECTING => TcpState::Connecting,
+            ffi::rdsrs_tcp_state_RDSRS_TCP_ESTABLISHED => TcpState::Established,
+            _ => TcpState::Closed,
+        }
+    }
+
+    /// Queues `hdr` then `data` without blocking; returns the bytes queued.
+    pub(crate) fn send(&self, hdr: &[u8], data: &[u8]) -> Result<usize> {
+        // SAFETY: `self.sock` is live; both slices are readable for the call.
+        let n = unsafe {
+            ffi::rdsrs_tcp_send(
+                self.sock.as_ptr(),
+                hdr.as_ptr(),
+                hdr.len() as _,
+                data.as_ptr(),
+                data.len() as _,
+                0,
+            )
+        };
+        // CAST: a byte count or a negative errno.
+        to_result(n.min(0) as c_int)?;
+        Ok(n as usize)
+    }
+
+    /// `write_seq`: the TCP sequence of the next byte queued.
+    pub(crate) fn write_seq(&self) -> u32 {
+        // SAFETY: `self.sock` is live (type invariant).
+        unsafe { ffi::rdsrs_tcp_write_seq(self.sock.as_ptr()) }
+    }
+
+    /// `snd_una`: the first byte the peer has not acknowledged.
+    pub(crate) fn snd_una(&self) -> u32 {
+        // SAFETY: `self.sock` is live (type invariant).
+        unsafe { ffi::rdsrs_tcp_snd_una(self.sock.as_ptr()) }
+    }
+
+    /// Reads what has arrived, giving each piece to `actor`, which returns the
+    /// bytes it consumed or an error that stops the read.
+    pub(crate) fn read<F>(&self, mut actor: F) -> Result
+    where
+        F: FnMut(&Skb, usize, usize) -> Result<usize>,
+    {
+        let mut erased = ActorRef(&mut actor);
+        // SAFETY: `self.sock` is live; `erased` outlives the call, the only user
+        // of the pointer (`tcp_recv` runs inside it).
+        to_result(unsafe {
+            ffi::rdsrs_tcp_read(self.sock.as_ptr(), core::ptr::addr_of_mut!(erased).cast())
+        })
+    }
+}
+
+impl Drop for TcpSock {
+    fn drop(&mut self) {
+        // SAFETY: Owned per the type invariant; unused after this.
+        unsafe { ffi::rdsrs_tcp_close(self.sock.as_ptr()) };
+    }
+}
+
+/// A socket just accepted, without our callbacks yet.
+///
+/// # Invariants
+///
+/// `self.0` is an accepted socket owned by this object.
+pub(crate) struct AcceptedSock(NonNull<ffi::socket>);
+
+impl AcceptedSock {
+    /// Local address, peer address and the local scope id.
+    pub(crate) fn names(&self) -> Result<(Addr, Addr, u32)> {
+        let (mut l, mut p, mut scope) = ([0u8; 16], [0u8; 16], 0u32);
+        // SAFETY: `self.0` is live; the buffers are 16 writable bytes.
+        to_result(unsafe {
+            ffi::rdsrs_tcp_names(self.0.as_ptr(), l.as_mut_ptr(), p.as_mut_ptr(), &mut scope)
+        })?;
+        Ok((Addr(l), Addr(p), scope))
+    }
+
+    /// Installs the callbacks for `owner` and tunes the buffers.
+    pub(crate) fn attach(self, bufs: (i32, i32), owner: Arc<Conn>) -> Result<Arc<TcpSock>> {
+        let sock = self.0;
+        core::mem::forget(self);
+        let mut this = UniqueArc::new(
+            TcpSock {
+                sock,
+                owner: TcpOwner::Conn(owner),
+            },
+            GFP_KERNEL,
+        )
+        .inspect_err(|_| {
+            // SAFETY: Ownership was taken from `self` above; unused after this.
+            unsafe { ffi::rdsrs_tcp_close(sock.as_ptr()) }
+        })?;
+        let owner_ptr: *mut TcpSock = &mut *this;
+        // SAFETY: `sock` is live; `owner_ptr` is the stable address of the
+        // allocation that owns it from now on.
+        unsafe { ffi::rdsrs_tcp_attach(sock.as_ptr(), owner_ptr.cast(), bufs.0, bufs.1) };
+        Ok(this.into())
+    }
+}
+
+impl Drop for AcceptedSock {
+    fn drop(&mut self) {
+        // SAFETY: Owned per the type invariant; no callbacks were installed.
+        unsafe { ffi::rdsrs_tcp_close(self.0.as_ptr()) };
+    }
+}
+
+/// An skb handed to a read actor.
+pub(crate) struct Skb(NonNull<ffi::sk_buff>);
+
+impl Skb {
+    /// Copies `dst.len()` bytes at `off` into `dst`.
+    pub(crate) fn copy(&self, off: usize, dst: &mut [u8]) -> Result {
+        // SAFETY: The skb is live during the actor call that lent `self`; `dst`
+        // is writable for its length. CAST: offsets within an skb fit u32.
+        to_result(unsafe {
+            ffi::rdsrs_skb_copy(
+                self.0.as_ptr(),
+                off as u32,
+                dst.as_mut_ptr(),
+                dst.len() as _,
+            )
+        })
+    }
+}
+
+/// `rdsrs_ops.tcp_event`: a TCP socket event, in softirq context.
+///
+/// # Safety
+///
+/// `owner` is the address of a live `TcpSock` whose callbacks are installed;
+/// the shim holds `sk_callback_lock` for reading, so it is not dropped meanwhile.
+pub(super) unsafe extern "C" fn tcp_event(_ctx: *mut c_void, owner: *mut c_void, event: c_int) {
+    // SAFETY: Per the function's requirement.
+    let sock = unsafe { &*owner.cast::<TcpSock>() };
+    // CAST: the events are small non-negative constants.
+    sock.owner.event(event as u32);
+}
+
+/// `rdsrs_ops.tcp_recv`: the tcp_read_sock() actor.
+///
+/// # Safety
+///
+/// `arg` is the `ActorRef` that `TcpSock::read` passed; `skb` is live.
+pub(super) unsafe extern "C" fn tcp_recv(
+    _ctx: *mut c_void,
+    arg: *mut c_void,
+    skb: *mut ffi::sk_buff,
+    off: core::ffi::c_uint,
+    len: core::ffi::c_ulong,
+) -> core::ffi::c_long {
+    // SAFETY: Per the function's requirement.
+    let actor = unsafe { &mut *arg.cast::<ActorRef<'_>>() };
+    let Some(skb) = NonNull::new(skb) else {
+        return EINVAL.to_errno().into();
+    };
+    match (actor.0)(&Skb(skb), off as usize, len as usize) {
+        // CAST: at most `len`, which came from a `size_t`.
+        Ok(n) => n as core::ffi::c_long,
+        Err(e) => e.to_errno().into(),
+    }
+}
+
+/// A type-erased read actor.
+pub(super) struct ActorRef<'a>(pub(super) &'a mut dyn FnMut(&Skb, usize, usize) -> Result<usize>);
+
+/// The module's workqueue for transport work.
+pub(crate) fn wq() -> &'static Queue {
+    // SAFETY: The queue exists from `rdsrs_register()` to `rdsrs_unregister()`,
+    // which outlive every user (module init and exit order). CAST: the shim's
+    // opaque type is the kernel's `struct workqueue_struct`.
+    unsafe { Queue::from_raw(ffi::rdsrs_wq().cast()) }
+}
+
+/// Waits for all transport work queued so far.
+pub(crate) fn wq_flush() {
+    // SAFETY: No preconditions beyond the queue existing (see `wq`).
+    unsafe { ffi::rdsrs_wq_flush() };
+}
+
+/// Sleeps `ms` milliseconds.
+pub(crate) fn msleep(ms: u32) {
+    // SAFETY: No preconditions; called from process context (work items).
+    unsafe { ffi::rdsrs_msleep(ms) };
+}
