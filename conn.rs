@@ -19,6 +19,7 @@ use kernel::sync::{Arc, Mutex, SpinLock};
 use kernel::types::ARef;
 use kernel::workqueue::{Work, WorkItem};
 
+use crate::netns::NetState;
 use crate::proto::addr::{Addr, Endpoint};
 use crate::proto::header::{Ext, Flags, Header, EXT_SPACE, HEADER_LEN, PROBE_PORT};
 use crate::proto::reasm::{Need, Progress, Reassembler};
@@ -26,7 +27,6 @@ use crate::proto::seq::{tcp_acked, RxSeq};
 use crate::recv::{self, Incoming};
 use crate::sys::tcp::{self, Skb, TcpSock, TcpState};
 use crate::sys::{self, Sock};
-use crate::netns::NetState;
 
 /// A message queued on a connection (upstream's `struct rds_message` on
 /// `cp_send_queue` / `cp_retrans`).
@@ -405,20 +405,23 @@ impl Conn {
     /// Installs a connection the peer made to us (it is the smaller address),
     /// replacing ours if any.
     pub(crate) fn accepted(self: &Arc<Self>, sock: Arc<TcpSock>) {
-        let old = {
+        let gen = self.inner.lock().gen;
+        self.reset(gen);
+        {
             let mut inner = self.inner.lock();
             if inner.dead {
-                None
-            } else {
-                let old = Self::unsend(&mut inner);
-                inner.sock = Some(sock);
-                inner.gen += 1;
-                inner.up = false;
-                inner.outgoing = false;
-                old
+                return;
             }
-        };
-        drop(old);
+            let old = inner.sock.replace(sock);
+            inner.gen += 1;
+            inner.up = false;
+            inner.outgoing = false;
+            if let Some(old) = old {
+                // A connection of ours raced in: ours goes, unread.
+                drop(inner);
+                drop(old);
+            }
+        }
         self.queue_conn();
         self.queue_recv();
     }
@@ -451,6 +454,9 @@ impl Conn {
     }
 
     /// Resets the connection of generation `gen`, if it is still current.
+    ///
+    /// What the old connection still has to read is read and delivered first:
+    /// TCP acknowledged those bytes, so their senders will not send them again.
     pub(crate) fn reset(self: &Arc<Self>, gen: u64) {
         let old = {
             let mut inner = self.inner.lock();
@@ -459,6 +465,9 @@ impl Conn {
             }
             Self::unsend(&mut inner)
         };
+        if let Some(sock) = &old {
+            let _ = self.read_sock(sock, gen);
+        }
         drop(old);
     }
 
@@ -613,16 +622,7 @@ impl Conn {
                 None => return,
             }
         };
-        let mut rx = self.rx.lock();
-        if rx.gen != gen {
-            // A new TCP connection starts a new stream.
-            rx.gen = gen;
-            rx.reasm = Reassembler::new();
-            rx.payload = None;
-        }
-        let ret = sock.read(|skb, off, len| self.consume(&mut rx, skb, off, len));
-        drop(rx);
-        if ret.is_err() {
+        if self.read_sock(&sock, gen).is_err() {
             pr_info!("dropping a connection: malformed RDS stream from the peer\n");
             self.reset(gen);
             if self.initiator() {
@@ -631,7 +631,29 @@ impl Conn {
         }
     }
 
-    fn consume(self: &Arc<Self>, rx: &mut RxState, skb: &Skb, off: usize, len: usize) -> Result<usize> {
+    /// Reads and delivers what `sock`, of generation `gen`, has.
+    fn read_sock(self: &Arc<Self>, sock: &TcpSock, gen: u64) -> Result {
+        let mut rx = self.rx.lock();
+        if gen < rx.gen {
+            // A newer connection is being read already.
+            return Ok(());
+        }
+        if rx.gen != gen {
+            // A new TCP connection starts a new stream.
+            rx.gen = gen;
+            rx.reasm = Reassembler::new();
+            rx.payload = None;
+        }
+        sock.read(|skb, off, len| self.consume(&mut rx, skb, off, len))
+    }
+
+    fn consume(
+        self: &Arc<Self>,
+        rx: &mut RxState,
+        skb: &Skb,
+        off: usize,
+        len: usize,
+    ) -> Result<usize> {
         let mut done = 0;
         while done < len {
             let n = match rx.reasm.need() {

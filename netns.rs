@@ -186,10 +186,7 @@ impl NetState {
         let (listener, conns) = {
             let mut inner = self.inner.lock();
             inner.dead = true;
-            (
-                inner.listener.take(),
-                core::mem::take(&mut inner.conns),
-            )
+            (inner.listener.take(), core::mem::take(&mut inner.conns))
         };
         drop(listener);
         for c in conns.values() {

@@ -8,7 +8,7 @@ use kernel::prelude::*;
 use crate::proto::addr::{self, Endpoint};
 use crate::proto::header::{Header, MAX_MSG_SIZE};
 use crate::recv::{self, Incoming};
-use crate::sys::{self, consts, errno, MsgHdr, Sock, Wait};
+use crate::sys::{self, consts, errno, tcp, MsgHdr, Sock, Wait};
 use crate::{conn, proto_err, Rds};
 
 /// sendmsg(2): port of `rds_sendmsg()`. Returns the payload length sent.
@@ -92,6 +92,19 @@ fn loop_xmit(
     nonblock: bool,
     mut timeo: i64,
 ) -> Result {
+    if dest.port == 0 && tcp::ping_enable() {
+        // A ping: the pong, empty and from port 0, goes back to the sender
+        // (`rds_send_pong()` over the loop transport). Port 0 pings get none.
+        if let (true, Some(sender)) = (src.port != 0, rds.lookup(&src)) {
+            let hdr = Header {
+                dport: src.port,
+                ..Header::default()
+            };
+            let from = Endpoint { port: 0, ..dest };
+            recv::deliver(&sender, Incoming::new(hdr, from, KVVec::new())?);
+        }
+        return Ok(());
+    }
     let Some(target) = rds.lookup(&dest) else {
         return Ok(());
     };

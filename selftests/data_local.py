@@ -163,6 +163,10 @@ tap.check(ev.get(b.fileno(), 0) & (select.EPOLLIN | select.EPOLLRDNORM) ==
 b.recv(100)
 ep.close()
 
+# Port 0 answers pings with an empty pong from port 0 (rds-ping).
+a.sendto(b"", (LO, 0))
+tap.check(a.recvfrom(10) == (b"", (LO, 0)), "local ping to port 0 is answered from port 0")
+
 # Self-send and unbound destination.
 a.sendto(b"me", (LO, 4100))
 tap.check(a.recvfrom(10) == (b"me", (LO, 4100)), "a socket sends to itself")

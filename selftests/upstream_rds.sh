@@ -1,0 +1,38 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Runs upstream's RDS selftest, tools/testing/selftests/net/rds/test.py from
+# the test kernel's own source, unmodified, with the impairment options given
+# (-l loss%, -c corruption%, -u duplication%), and prints one TAP line.
+#
+#   scripts/vm-run --rds rust -- selftests/upstream_rds.sh -l 10 -c 10 -u 10
+#
+# test.py sends 50 000 messages between two namespaces over veth with netem,
+# rewrites net.rds.tcp.rds_tcp_{snd,rcv}buf between rounds (which resets the
+# connections), and checks per-pair hashes of everything received.
+set -u
+
+src=$(readlink -f "$RDS_KDIR/source")
+dir=$src/tools/testing/selftests/net/rds
+logs=$(mktemp -d)
+name="upstream test.py ${*:-(no impairment)} on $RDS_IMPL"
+
+echo "TAP version 13"
+echo "1..1"
+start=$SECONDS
+# --timeout 400 is what upstream's run.sh passes.
+(cd "$dir" && PYTHONPATH="$src/tools/testing/selftests/net" \
+	timeout 450 python3 -u test.py --timeout 400 -d "$logs" "$@") > "$logs/out" 2>&1
+rc=$?
+killall -q tcpdump
+ip netns del net0 2>/dev/null
+ip netns del net1 2>/dev/null
+if [ $rc = 0 ] && grep -qx Success "$logs/out"; then
+	echo "ok 1 - $name ($((SECONDS - start)) s)"
+else
+	echo "not ok 1 - $name (exit $rc after $((SECONDS - start)) s)"
+	grep -v '^sending\|^receiving' "$logs/out" | tail -15 | sed 's/^/#   /'
+	grep '^receiving' "$logs/out" | tail -2 | sed 's/^/#   /'
+fi
+rm -rf "$logs"
+[ $rc = 0 ]
