@@ -9,7 +9,7 @@ use kernel::sync::Arc;
 
 use crate::proto::addr::{self, Endpoint};
 use crate::proto::header::Header;
-use crate::sys::{self, consts, errno, MsgHdr, Sock, Wait};
+use crate::sys::{self, consts, MsgHdr, Sock};
 
 /// A message received for a socket (upstream's `struct rds_incoming`).
 #[pin_data]
@@ -135,14 +135,8 @@ pub(crate) fn recvmsg(
             if flags & consts::MSG_DONTWAIT != 0 {
                 return Err(EAGAIN);
             }
-            match sk.wait(timeo, || !rs.recv.lock().is_empty()) {
-                Wait::Ready(left) => {
-                    timeo = left;
-                    continue;
-                }
-                Wait::TimedOut => return Err(errno::etimedout()),
-                Wait::Interrupted(e) => return Err(e),
-            }
+            timeo = sk.wait(timeo, || !rs.recv.lock().is_empty())?;
+            continue;
         };
         // Copy outside the lock (it may fault); then take the message off the
         // queue unless someone else did first, as rds_still_queued() does.

@@ -8,7 +8,7 @@ use kernel::prelude::*;
 use crate::proto::addr::{self, Endpoint};
 use crate::proto::header::{Header, MAX_MSG_SIZE};
 use crate::recv::{self, Incoming};
-use crate::sys::{self, consts, errno, tcp, MsgHdr, Sock, Wait};
+use crate::sys::{self, consts, errno, tcp, MsgHdr, Sock};
 use crate::{conn, proto_err, Rds};
 
 /// sendmsg(2): port of `rds_sendmsg()`. Returns the payload length sent.
@@ -67,11 +67,7 @@ fn tcp_queue(
         if nonblock {
             return Err(EAGAIN);
         }
-        match sk.wait(timeo, || rs.snd_room(limit)) {
-            Wait::Ready(left) => timeo = left,
-            Wait::TimedOut => return Err(errno::etimedout()),
-            Wait::Interrupted(e) => return Err(e),
-        }
+        timeo = sk.wait(timeo, || rs.snd_room(limit))?;
     }
     conn::send(rs.net(), sk, src, dest, data).inspect_err(|_| rs.snd_done(len))
 }
@@ -114,11 +110,7 @@ fn loop_xmit(
         if nonblock {
             return Err(errno::enobufs());
         }
-        match sys::cong_wait(timeo, || !rs.recv.lock().over(limit)) {
-            Wait::Ready(left) => timeo = left,
-            Wait::TimedOut => return Err(errno::etimedout()),
-            Wait::Interrupted(e) => return Err(e),
-        }
+        timeo = sys::cong_wait(timeo, || !rs.recv.lock().over(limit))?;
     }
     // CAST: checked against MAX_MSG_SIZE by the caller.
     let hdr = Header {

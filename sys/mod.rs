@@ -103,24 +103,15 @@ pub(crate) mod consts {
     pub(crate) const EPOLLWRNORM: u32 = ffi::RDSRS_EPOLLWRNORM;
 }
 
-/// How a blocking wait ended.
-pub(crate) enum Wait {
-    /// The condition holds; this many jiffies of the timeout are left.
-    Ready(i64),
-    /// The timeout passed first.
-    TimedOut,
-    /// A signal arrived (`-ERESTARTSYS`).
-    Interrupted(Error),
-}
-
-impl Wait {
-    fn from_ret(ret: i64) -> Wait {
-        match ret {
-            r if r > 0 => Wait::Ready(r),
-            0 => Wait::TimedOut,
-            // CAST: a negative errno fits in an int.
-            r => Wait::Interrupted(Error::from_errno(r as c_int)),
-        }
+/// How a blocking wait ended, as upstream's callers report it: the jiffies of
+/// the timeout left when the condition held, `ETIMEDOUT` when the timeout passed
+/// first (upstream's choice over `EAGAIN`), or `-ERESTARTSYS` on a signal.
+fn wait_result(ret: i64) -> Result<i64> {
+    match ret {
+        r if r > 0 => Ok(r),
+        0 => Err(errno::etimedout()),
+        // CAST: a negative errno fits in an int.
+        r => Err(Error::from_errno(r as c_int)),
     }
 }
 
@@ -138,7 +129,7 @@ unsafe extern "C" fn call_cond<F: FnMut() -> bool>(arg: *mut c_void) -> bool {
 /// Sleeps on the module's congestion wait queue until `cond()` holds, a signal
 /// arrives or `timeo` jiffies pass. `cond` runs with the task not running: it may
 /// take spinlocks, never a mutex.
-pub(crate) fn cong_wait<F: FnMut() -> bool>(timeo: i64, mut cond: F) -> Wait {
+pub(crate) fn cong_wait<F: FnMut() -> bool>(timeo: i64, mut cond: F) -> Result<i64> {
     // SAFETY: `cond` outlives the call, which is the only user of the pointer.
     let ret = unsafe {
         ffi::rdsrs_cong_wait(
@@ -147,7 +138,7 @@ pub(crate) fn cong_wait<F: FnMut() -> bool>(timeo: i64, mut cond: F) -> Wait {
             core::ptr::addr_of_mut!(cond).cast(),
         )
     };
-    Wait::from_ret(ret)
+    wait_result(ret)
 }
 
 /// Wakes the senders waiting for a congested port.
@@ -269,7 +260,7 @@ impl Sock {
     /// Sleeps on this socket's wait queue until `cond()` holds, a signal arrives or
     /// `timeo` jiffies pass. `cond` runs with the task not running: it may take
     /// spinlocks, never a mutex.
-    pub(crate) fn wait<F: FnMut() -> bool>(&self, timeo: i64, mut cond: F) -> Wait {
+    pub(crate) fn wait<F: FnMut() -> bool>(&self, timeo: i64, mut cond: F) -> Result<i64> {
         // SAFETY: `self` is live; `cond` outlives the call, which is the only user
         // of the pointer.
         let ret = unsafe {
@@ -280,7 +271,7 @@ impl Sock {
                 core::ptr::addr_of_mut!(cond).cast(),
             )
         };
-        Wait::from_ret(ret)
+        wait_result(ret)
     }
 
     /// Wakes readers, writers and pollers of this socket.
