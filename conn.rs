@@ -22,10 +22,12 @@ use kernel::workqueue::{Work, WorkItem};
 use crate::netns::NetState;
 use crate::proto::addr::{Addr, Endpoint};
 use crate::proto::header::{Ext, Flags, Header, EXT_SPACE, HEADER_LEN, PROBE_PORT};
+use crate::proto::info;
 use crate::proto::reasm::{Need, Progress, Reassembler};
 use crate::proto::seq::{tcp_acked, RxSeq};
+use crate::proto::stats::Stat;
 use crate::recv::{self, Incoming};
-use crate::sys::tcp::{self, Skb, TcpSock, TcpState};
+use crate::sys::tcp::{self, Skb, TcpInfo, TcpSock, TcpState};
 use crate::sys::{self, Sock};
 
 /// A message queued on a connection (upstream's `struct rds_message` on
@@ -148,6 +150,22 @@ impl OutMsg {
     }
 }
 
+/// What `RDS_INFO_*` reports of a connection, read at one moment.
+pub(crate) struct ConnSnapshot {
+    pub(crate) next_tx_seq: u64,
+    pub(crate) next_rx_seq: u64,
+    /// `RDS_INFO_CONNECTION_FLAG_*`.
+    pub(crate) flags: u8,
+    /// The TCP connection, if any.
+    pub(crate) tcp: Option<TcpInfo>,
+    /// TCP sequence after the last byte written, and `snd_una`.
+    pub(crate) write_seq: u32,
+    pub(crate) snd_una: u32,
+    /// Header and payload bytes still expected of the message being received.
+    pub(crate) hdr_rem: u64,
+    pub(crate) data_rem: u64,
+}
+
 /// State under `Conn::inner`.
 struct ConnInner {
     /// The namespace is going away: no new connection, no new message.
@@ -177,6 +195,8 @@ struct RxState {
     payload: Option<KVVec<u8>>,
     /// Sequence state, kept across TCP connections.
     seq: RxSeq,
+    /// `local_clock()` when the current message's header was complete.
+    hdr_at: u64,
 }
 
 /// A connection to one peer address (upstream's `struct rds_connection` with a
@@ -251,6 +271,7 @@ impl Conn {
                     reasm: Reassembler::new(),
                     payload: None,
                     seq: RxSeq::new(),
+                    hdr_at: 0,
                 }, "Conn::rx"),
                 send_work <- kernel::new_work!("Conn::send_work"),
                 recv_work <- kernel::new_work!("Conn::recv_work"),
@@ -463,6 +484,7 @@ impl Conn {
             if inner.gen != gen {
                 return;
             }
+            sys::stat_inc(Stat::ConnReset);
             Self::unsend(&mut inner)
         };
         if let Some(sock) = &old {
@@ -471,9 +493,10 @@ impl Conn {
         drop(old);
     }
 
-    /// Drops the messages of closed socket `sk` that can go without breaking the
-    /// stream: all but one partly written (`rds_send_drop_to()`).
-    pub(crate) fn drop_sender(&self, sk: &Sock) {
+    /// Drops the messages of socket `sk` (those to port `dport` only, when
+    /// given) that can go without breaking the stream: all but one partly
+    /// written (`rds_send_drop_to()`).
+    pub(crate) fn drop_sender(&self, sk: &Sock, dport: Option<u16>) {
         let mut dropped = List::new();
         {
             let mut inner = self.inner.lock();
@@ -485,7 +508,8 @@ impl Conn {
             for q in [send_queue, retrans] {
                 let mut keep = List::new();
                 while let Some(m) = q.pop_front() {
-                    let mine = m.sender.as_ref().is_some_and(|s| core::ptr::eq(&**s, sk));
+                    let mine = m.sender.as_ref().is_some_and(|s| core::ptr::eq(&**s, sk))
+                        && dport.map_or(true, |p| p == m.dport);
                     let sent = m.sent.load(Ordering::Relaxed);
                     let partial = sent != 0 && sent != m.wire_len();
                     if mine && !partial {
@@ -500,6 +524,78 @@ impl Conn {
         while let Some(m) = dropped.pop_front() {
             m.release();
         }
+    }
+
+    /// The connection's state for `RDS_INFO_*`.
+    pub(crate) fn snapshot(&self) -> ConnSnapshot {
+        let (next_tx_seq, flags, sock) = {
+            let inner = self.inner.lock();
+            let mut flags = 0;
+            if !inner.send_queue.is_empty() {
+                flags |= info::CONN_FLAG_SENDING;
+            }
+            if inner.up {
+                flags |= info::CONN_FLAG_CONNECTED;
+            } else if inner.sock.is_some() {
+                flags |= info::CONN_FLAG_CONNECTING;
+            }
+            (inner.next_tx_seq, flags, inner.sock.clone())
+        };
+        let (next_rx_seq, need) = {
+            let rx = self.rx.lock();
+            (rx.seq.next(), rx.reasm.need())
+        };
+        let (hdr_rem, data_rem) = match need {
+            // CAST: lengths below 1 MiB.
+            Need::Header { len, .. } => (len as u64, 0),
+            Need::Payload { len, .. } => (0, len as u64),
+        };
+        let (tcp, write_seq, snd_una) = match &sock {
+            Some(s) => (Some(s.info()), s.write_seq(), s.snd_una()),
+            None => (None, 0, 0),
+        };
+        ConnSnapshot {
+            next_tx_seq,
+            next_rx_seq,
+            flags,
+            tcp,
+            write_seq,
+            snd_una,
+            hdr_rem,
+            data_rem,
+        }
+    }
+
+    /// Appends what `RDS_INFO_{SEND,RETRANS}_MESSAGES` report of the messages
+    /// waiting to be written (or, with `retrans`, to be acknowledged) to
+    /// `out`, up to its capacity; returns how many there are.
+    pub(crate) fn queued(&self, retrans: bool, out: &mut KVec<info::MessageInfo>) -> usize {
+        let inner = self.inner.lock();
+        let q = if retrans {
+            &inner.retrans
+        } else {
+            &inner.send_queue
+        };
+        let mut n = 0;
+        for m in q.iter() {
+            n += 1;
+            if out.len() < out.capacity() {
+                // CAST: payloads are at most 1 MiB.
+                let mi = info::MessageInfo {
+                    seq: m.seq.load(Ordering::Relaxed),
+                    len: m.data.len() as u32,
+                    laddr: self.laddr.addr,
+                    faddr: self.faddr,
+                    lport: m.sport,
+                    fport: m.dport,
+                    flags: 0,
+                    tos: 0,
+                };
+                // Within capacity: no allocation.
+                let _ = out.push(mi, GFP_ATOMIC);
+            }
+        }
+        n
     }
 
     /// Resets whatever connection is current and reconnects.
@@ -547,6 +643,7 @@ impl Conn {
             }
         }
         while let Some(m) = acked.pop_front() {
+            sys::stat_inc(Stat::SendDropAcked);
             m.release();
         }
     }
@@ -597,7 +694,10 @@ impl Conn {
                         }
                     }
                 }
-                Err(e) if e == EAGAIN => return,
+                Err(e) if e == EAGAIN => {
+                    sys::stat_inc(Stat::TcpSndbufFull);
+                    return;
+                }
                 Err(_) => {
                     self.reset(gen);
                     self.queue_conn();
@@ -623,7 +723,9 @@ impl Conn {
             }
         };
         if self.read_sock(&sock, gen).is_err() {
-            pr_info!("dropping a connection: malformed RDS stream from the peer\n");
+            if sys::net_ratelimit() {
+                pr_info!("dropping a connection: malformed RDS stream from the peer\n");
+            }
             self.reset(gen);
             if self.initiator() {
                 self.queue_conn();
@@ -670,7 +772,11 @@ impl Conn {
                 }
             };
             done += n;
-            match rx.reasm.advance(n).map_err(crate::proto_err)? {
+            let progress = rx.reasm.advance(n).map_err(crate::proto_err)?;
+            if let Progress::Header(_) = progress {
+                rx.hdr_at = sys::local_clock();
+            }
+            match progress {
                 Progress::Partial => {}
                 Progress::Header(h) if h.len == 0 => self.incoming(rx, h, KVVec::new()),
                 Progress::Header(h) => {
@@ -687,7 +793,9 @@ impl Conn {
 
     /// A complete message from the peer (`rds_recv_incoming()`).
     fn incoming(self: &Arc<Self>, rx: &mut RxState, h: Header, data: KVVec<u8>) {
+        let start = sys::local_clock();
         if !rx.seq.accept(&h) {
+            sys::stat_inc(Stat::RecvDropOldSeq);
             return;
         }
         if h.flags.contains(Flags::CONG_BITMAP) {
@@ -697,9 +805,12 @@ impl Conn {
         if h.dport == 0 && tcp::ping_enable() {
             // A ping (rds-ping, or a multipath handshake probe): answer it.
             // A ping from port 0 gets no answer.
+            sys::stat_inc(Stat::RecvPing);
             if h.sport != 0 {
                 if let Ok(pong) = OutMsg::pong(h.sport) {
-                    let _ = self.enqueue(pong);
+                    if self.enqueue(pong).is_ok() {
+                        sys::stat_inc(Stat::SendPong);
+                    }
                 }
             }
             return;
@@ -718,9 +829,11 @@ impl Conn {
             ..self.laddr
         };
         let Some(sk) = self.net.rds().lookup(&dst) else {
+            sys::stat_inc(Stat::RecvDropNoSock);
             return;
         };
         if let Ok(inc) = Incoming::new(h, src, data) {
+            inc.set_trace(rx.hdr_at, start);
             recv::deliver(&sk, inc);
         }
     }

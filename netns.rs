@@ -9,12 +9,13 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 use kernel::prelude::*;
 use kernel::rbtree::{RBTree, RBTreeNodeReservation};
 use kernel::sync::{Arc, SpinLock};
+use kernel::types::ARef;
 use kernel::workqueue::{Work, WorkItem};
 
 use crate::conn::Conn;
 use crate::proto::addr::{Addr, Endpoint};
 use crate::sys::tcp::{self, NetRef, TcpSock};
-use crate::sys::RdsRef;
+use crate::sys::{RdsRef, Sock};
 use crate::Rds;
 
 /// Settings of a namespace, from upstream's sysctls (sys/shim.c).
@@ -47,6 +48,11 @@ pub(crate) struct NetState {
     sockets: AtomicUsize,
     #[pin]
     inner: SpinLock<Inner>,
+    /// RDS sockets of this namespace from socket(2) to close(2), by the
+    /// address of their `struct sock` (upstream's `rds_sock_list`): what the
+    /// `RDS_INFO_*` socket lists report.
+    #[pin]
+    socks: SpinLock<RBTree<usize, ARef<Sock>>>,
     #[pin]
     accept_work: Work<NetState, 0>,
 }
@@ -75,6 +81,7 @@ impl NetState {
                     listener: None,
                     conns: RBTree::new(),
                 }, "NetState::inner"),
+                socks <- kernel::new_spinlock!(RBTree::new(), "NetState::socks"),
                 accept_work <- kernel::new_work!("NetState::accept_work"),
             }),
             GFP_KERNEL,
@@ -110,9 +117,18 @@ impl NetState {
     }
 
     /// Drops what closed socket `sk` still has queued on connections.
-    pub(crate) fn drop_sender(&self, sk: &crate::sys::Sock) {
+    pub(crate) fn drop_sender(&self, sk: &Sock) {
         for c in self.conns_snapshot().iter() {
-            c.drop_sender(sk);
+            c.drop_sender(sk, None);
+        }
+    }
+
+    /// Drops the queued messages of `sk` to `dest` (`RDS_CANCEL_SENT_TO`).
+    pub(crate) fn cancel_sent_to(&self, sk: &Sock, dest: &Endpoint) {
+        for c in self.conns_snapshot().iter() {
+            if c.faddr == dest.addr {
+                c.drop_sender(sk, Some(dest.port));
+            }
         }
     }
 
@@ -172,6 +188,39 @@ impl NetState {
     /// Counts a socket into this namespace.
     pub(crate) fn sock_added(&self) {
         self.sockets.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Lists `sk`, created in this namespace, in node `node`.
+    pub(crate) fn sock_link(&self, sk: &Sock, node: RBTreeNodeReservation<usize, ARef<Sock>>) {
+        let key = core::ptr::from_ref(sk) as usize;
+        // Keys are unique: a socket is linked once, and unlinked before its
+        // memory can be reused.
+        let old = self.socks.lock().insert(node.into_node(key, sk.into()));
+        drop(old);
+    }
+
+    /// Unlinks `sk` (close(2)); returns the list's reference to drop unlocked.
+    pub(crate) fn sock_unlink(&self, sk: &Sock) -> Option<ARef<Sock>> {
+        let key = core::ptr::from_ref(sk) as usize;
+        self.socks.lock().remove(&key)
+    }
+
+    /// The sockets of this namespace, with a reference each (those created
+    /// while the list is being copied may be left out, as upstream's own
+    /// two-pass copy does).
+    pub(crate) fn socks_snapshot(&self) -> Result<KVec<ARef<Sock>>> {
+        let n = self.socks.lock().iter().count();
+        let mut v = KVec::with_capacity(n + 16, GFP_KERNEL)?;
+        for (_, sk) in self.socks.lock().iter().take(n + 16) {
+            // Within the capacity reserved above: no allocation.
+            v.push(sk.clone(), GFP_ATOMIC)?;
+        }
+        Ok(v)
+    }
+
+    /// The current connections.
+    pub(crate) fn conns(&self) -> KVec<Arc<Conn>> {
+        self.conns_snapshot()
     }
 
     /// Counts a socket out of this namespace (it is being destroyed).

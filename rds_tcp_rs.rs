@@ -12,12 +12,14 @@
 //! trampolines the kernel calls).
 
 use kernel::prelude::*;
+use kernel::rbtree::RBTreeNodeReservation;
 use kernel::sync::{Arc, SpinLock};
 use kernel::types::ARef;
 
 mod accept;
 mod bind;
 mod conn;
+mod info;
 mod netns;
 /// The protocol core; public so that its items are documented and not linted as
 /// unreachable (the same files are a host library, see Cargo.toml).
@@ -25,12 +27,13 @@ pub mod proto;
 mod recv;
 mod send;
 mod socket;
+mod sockopt;
 mod sys;
 
 use bind::BindTable;
 use netns::NetState;
 use proto::addr::Endpoint;
-use socket::RdsSock;
+use socket::{RdsSock, Transport};
 use sys::tcp::NetRef;
 use sys::{RdsRef, Sock};
 
@@ -70,7 +73,8 @@ impl Rds {
         if ty != sys::consts::SOCK_SEQPACKET || protocol != 0 {
             return Err(sys::errno::esocktnosupport());
         }
-        let rs = KBox::pin_init(RdsSock::new(net.clone()), GFP_KERNEL)?;
+        let link = RBTreeNodeReservation::new(GFP_KERNEL)?;
+        let rs = KBox::pin_init(RdsSock::new(net.clone(), link), GFP_KERNEL)?;
         net.sock_added();
         Ok(rs)
     }
@@ -91,6 +95,7 @@ impl Rds {
             // Senders may be waiting for this port to drain.
             sys::cong_wake();
         }
+        drop(rs.net().sock_unlink(sk));
         let bound = rs.take_bound();
         if let Some(ep) = bound {
             let removed: Option<ARef<Sock>> = self.binds.lock().remove(&ep);
@@ -107,14 +112,34 @@ impl Rds {
         if inner.bound.is_some() {
             return Err(EINVAL);
         }
-        // Loopback goes through memory (upstream's loop transport) and needs no
-        // local interface; anything else must be an address of this namespace.
-        if !ep.addr.is_loopback() {
-            sk.laddr_check(&ep.addr, ep.scope_id)?;
-        }
+        let transport = match inner.transport {
+            // Chosen with SO_RDS_TRANSPORT: the address must suit it.
+            Some(t) => {
+                sk.laddr_check(&ep.addr, ep.scope_id)
+                    .map_err(|_| sys::errno::enoprotoopt())?;
+                t
+            }
+            // Loopback goes through memory (upstream's loop transport) and
+            // needs no local interface; anything else must be an address of
+            // this namespace.
+            None if ep.addr.is_loopback() => Transport::Loop,
+            None => {
+                sk.laddr_check(&ep.addr, ep.scope_id)?;
+                Transport::Tcp
+            }
+        };
         let reservation = BindTable::reserve()?;
-        let bound = self.binds.lock().add(ep, reservation, sk.into())?;
+        // As upstream, a failed bind leaves the socket without a transport,
+        // even one set with SO_RDS_TRANSPORT.
+        let bound = match self.binds.lock().add(ep, reservation, sk.into()) {
+            Ok(b) => b,
+            Err(e) => {
+                inner.transport = None;
+                return Err(e);
+            }
+        };
         inner.bound = Some(bound);
+        inner.transport = Some(transport);
         Ok(())
     }
 

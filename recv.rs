@@ -3,12 +3,16 @@
 //! Receiving: the per-socket receive queue, delivery into it, and recvmsg
 //! (net/rds/recv.c).
 
+use core::sync::atomic::{AtomicU64, Ordering};
+
 use kernel::list::{List, ListArc, ListLinks};
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
 use crate::proto::addr::{self, Endpoint};
 use crate::proto::header::Header;
+use crate::proto::info;
+use crate::proto::stats::Stat;
 use crate::sys::{self, consts, MsgHdr, Sock};
 
 /// A message received for a socket (upstream's `struct rds_incoming`).
@@ -22,7 +26,22 @@ pub(crate) struct Incoming {
     pub(crate) src: Endpoint,
     /// The payload, `hdr.len` bytes.
     pub(crate) data: KVVec<u8>,
+    /// Wall-clock time of delivery, when the socket asked for timestamps
+    /// (`i_rx_tstamp`); 0 otherwise.
+    rx_tstamp: AtomicU64,
+    /// `local_clock()` at the receive path's trace points (`i_rx_lat_trace`):
+    /// header complete, delivery started, queued on the socket.
+    lat: [AtomicU64; 3],
 }
+
+/// Trace points of `Incoming::lat`, numbered as upstream's
+/// `enum rds_message_rxpath_latency` (`RDS_MSG_RX_HDR`, `_START`, `_END`);
+/// `RDS_MSG_RX_CMSG` (3) is the time of recvmsg.
+const LAT_HDR: usize = 0;
+const LAT_START: usize = 1;
+const LAT_END: usize = 2;
+/// `RDS_CMSG_RXPATH_LATENCY`.
+const CMSG_RXPATH_LATENCY: i32 = 11;
 
 kernel::list::impl_has_list_links! {
     impl HasListLinks<0> for Incoming { self.links }
@@ -35,10 +54,43 @@ kernel::list::impl_list_item! {
 }
 
 impl Incoming {
+    /// Records when the header was complete and when delivery started.
+    pub(crate) fn set_trace(&self, hdr_at: u64, start_at: u64) {
+        self.lat[LAT_HDR].store(hdr_at, Ordering::Relaxed);
+        self.lat[LAT_START].store(start_at, Ordering::Relaxed);
+    }
+
+    /// `struct rds_cmsg_rx_trace` for the trace points a socket chose
+    /// (`traces`, as `RdsSock::rx_traces` keeps them): the time between each
+    /// point and the next, the last point being now.
+    fn rx_trace_cmsg(&self, traces: u32) -> [u8; 32] {
+        let [n, p @ ..] = traces.to_le_bytes();
+        let mut t = [0u64; 4];
+        for (i, l) in self.lat.iter().enumerate() {
+            t[i] = l.load(Ordering::Relaxed);
+        }
+        t[3] = sys::local_clock();
+        let mut out = [0u8; 32];
+        out[0] = n;
+        for i in 0..usize::from(n).min(3) {
+            let j = usize::from(p[i]).min(2);
+            out[1 + i] = p[i];
+            out[8 + 8 * i..16 + 8 * i].copy_from_slice(&t[j + 1].wrapping_sub(t[j]).to_ne_bytes());
+        }
+        out
+    }
+
     /// A message from `src` with header `hdr` and payload `data`.
     pub(crate) fn new(hdr: Header, src: Endpoint, data: KVVec<u8>) -> Result<ListArc<Self>> {
         ListArc::pin_init(
-            try_pin_init!(Self { links <- ListLinks::new(), hdr, src, data }? Error),
+            try_pin_init!(Self {
+                links <- ListLinks::new(),
+                hdr,
+                src,
+                data,
+                rx_tstamp: AtomicU64::new(0),
+                lat: [const { AtomicU64::new(0) }; 3],
+            }? Error),
             GFP_KERNEL,
         )
     }
@@ -72,6 +124,31 @@ impl RecvQueue {
     }
 
     /// Whether anything is queued.
+    /// Appends what `RDS_INFO_RECV_MESSAGES` reports of the queued messages
+    /// of a socket bound to `bound` to `out`, up to its capacity; returns how
+    /// many are queued.
+    pub(crate) fn info(&self, bound: &Endpoint, out: &mut KVec<info::MessageInfo>) -> usize {
+        let mut n = 0;
+        for inc in self.list.iter() {
+            n += 1;
+            if out.len() < out.capacity() {
+                let mi = info::MessageInfo {
+                    seq: inc.hdr.sequence,
+                    len: inc.hdr.len,
+                    laddr: bound.addr,
+                    faddr: inc.src.addr,
+                    lport: inc.hdr.dport,
+                    fport: inc.hdr.sport,
+                    flags: 0,
+                    tos: 0,
+                };
+                // Within capacity: no allocation.
+                let _ = out.push(mi, GFP_ATOMIC);
+            }
+        }
+        n
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.list.is_empty()
     }
@@ -114,7 +191,16 @@ impl RecvQueue {
 
 /// Queues `inc` on `sk` and wakes its readers (`rds_recv_incoming()`'s delivery).
 pub(crate) fn deliver(sk: &Sock, inc: ListArc<Incoming>) {
+    let len = inc.data.len();
+    if sk.wants_tstamp() {
+        inc.rx_tstamp.store(sys::real_ns(), Ordering::Relaxed);
+    }
+    inc.lat[LAT_END].store(sys::local_clock(), Ordering::Relaxed);
     sk.rds().recv.lock().push(inc);
+    sys::stat_inc(Stat::RecvDelivered);
+    sys::stat_inc(Stat::RecvQueued);
+    // CAST: at most 1 MiB.
+    sys::stat_add(Stat::RecvBytesAddedToSock, len as u64);
     sk.wake();
 }
 
@@ -168,6 +254,21 @@ pub(crate) fn recvmsg(
         if let Ok(len) = addr::write_sockaddr(&src, &mut name) {
             msg.set_name(&name[..len]);
         }
+        // Control messages, as `rds_cmsg_recv()`; a failure is EFAULT there.
+        let ts = inc.rx_tstamp.load(Ordering::Relaxed);
+        if ts != 0 && sk.wants_tstamp() {
+            msg.put_tstamp(sk, ts).map_err(|_| EFAULT)?;
+        }
+        let traces = rs.rx_traces.load(Ordering::Relaxed);
+        if traces & 0xff != 0 {
+            msg.put_cmsg(CMSG_RXPATH_LATENCY, &inc.rx_trace_cmsg(traces))
+                .map_err(|_| EFAULT)?;
+        }
+        if flags & consts::MSG_PEEK == 0 {
+            // CAST: at most 1 MiB.
+            sys::stat_add(Stat::RecvBytesFreedFromsock, inc.data.len() as u64);
+        }
+        sys::stat_add(Stat::CopyToUser, copied as u64);
         return Ok(ret);
     }
 }

@@ -7,6 +7,7 @@ use kernel::prelude::*;
 
 use crate::proto::addr::{self, Endpoint};
 use crate::proto::header::{Header, MAX_MSG_SIZE};
+use crate::proto::stats::Stat;
 use crate::recv::{self, Incoming};
 use crate::sys::{self, consts, errno, tcp, MsgHdr, Sock};
 use crate::{conn, proto_err, Rds};
@@ -40,6 +41,10 @@ pub(crate) fn sendmsg(
     }
     let mut data = KVVec::from_elem(0u8, len, GFP_KERNEL)?;
     msg.copy_from(&mut data)?;
+    // CAST: at most 1 MiB.
+    sys::stat_add(Stat::CopyFromUser, len as u64);
+    // Upstream's rs_conn is set from here on: SIOCRDSSETTOS is refused.
+    sk.rds().set_sent();
 
     let nonblock = flags & consts::MSG_DONTWAIT != 0;
     if dest.addr.is_loopback() || sk.laddr_check(&dest.addr, dest.scope_id).is_ok() {
@@ -64,12 +69,15 @@ fn tcp_queue(
     let len = data.len();
     let limit = sk.sndbuf() / 2;
     while !rs.snd_reserve(len, limit) {
+        sys::stat_inc(Stat::SendQueueFull);
         if nonblock {
             return Err(EAGAIN);
         }
         timeo = sk.wait(timeo, || rs.snd_room(limit))?;
     }
-    conn::send(rs.net(), sk, src, dest, data).inspect_err(|_| rs.snd_done(len))
+    conn::send(rs.net(), sk, src, dest, data).inspect_err(|_| rs.snd_done(len))?;
+    sys::stat_inc(Stat::SendQueued);
+    Ok(())
 }
 
 /// Delivers a message to a socket of this host (upstream's loop transport:
@@ -97,19 +105,27 @@ fn loop_xmit(
                 ..Header::default()
             };
             let from = Endpoint { port: 0, ..dest };
-            recv::deliver(&sender, Incoming::new(hdr, from, KVVec::new())?);
+            let pong = Incoming::new(hdr, from, KVVec::new())?;
+            let now = sys::local_clock();
+            pong.set_trace(now, now);
+            sys::stat_inc(Stat::RecvPing);
+            sys::stat_inc(Stat::SendPong);
+            recv::deliver(&sender, pong);
         }
         return Ok(());
     }
     let Some(target) = rds.lookup(&dest) else {
+        sys::stat_inc(Stat::RecvDropNoSock);
         return Ok(());
     };
     let rs = target.rds();
     let limit = target.rcvbuf() / 2;
     while rs.recv.lock().over(limit) {
         if nonblock {
+            sys::stat_inc(Stat::CongSendError);
             return Err(errno::enobufs());
         }
+        sys::stat_inc(Stat::CongSendBlocked);
         timeo = sys::cong_wait(timeo, || !rs.recv.lock().over(limit))?;
     }
     // CAST: checked against MAX_MSG_SIZE by the caller.
@@ -119,6 +135,9 @@ fn loop_xmit(
         dport: dest.port,
         ..Header::default()
     };
-    recv::deliver(&target, Incoming::new(hdr, src, data)?);
+    let inc = Incoming::new(hdr, src, data)?;
+    let now = sys::local_clock();
+    inc.set_trace(now, now);
+    recv::deliver(&target, inc);
     Ok(())
 }

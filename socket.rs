@@ -3,24 +3,61 @@
 //! Per-socket state and the socket calls that only read or set it: connect,
 //! getname, poll (net/rds/af_rds.c).
 
-use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 
 use kernel::prelude::*;
+use kernel::rbtree::RBTreeNodeReservation;
 use kernel::sync::lock::{mutex::MutexBackend, Guard};
 use kernel::sync::{Arc, Mutex, SpinLock};
+use kernel::types::ARef;
 
 use crate::netns::NetState;
 use crate::proto::addr::{self, Endpoint};
 use crate::proto_err;
 use crate::recv::RecvQueue;
-use crate::sys::{consts, errno};
+use crate::sys::{consts, errno, Sock};
 
-/// What `bind()` and `connect()` set; guarded by `RdsSock::inner`.
+/// The transport a socket is attached to (`rs_transport`): set by bind(), or
+/// before it by `SO_RDS_TRANSPORT`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Transport {
+    /// `RDS_TRANS_TCP`: addresses of local interfaces.
+    Tcp,
+    /// Upstream's loop transport (`RDS_TRANS_LOOP`, 3): loopback addresses.
+    Loop,
+}
+
+impl Transport {
+    /// The `t_type` that `SO_RDS_TRANSPORT` reports.
+    pub(crate) fn t_type(self) -> i32 {
+        match self {
+            Self::Tcp => 2,
+            Self::Loop => 3,
+        }
+    }
+
+    /// The `t_name` that `RDS_INFO_CONNECTIONS` reports.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Tcp => "tcp",
+            Self::Loop => "loopback",
+        }
+    }
+}
+
+/// What `bind()`, `connect()` and the options set; guarded by `RdsSock::inner`.
 pub(crate) struct SockInner {
     /// The bound address; `None` until `bind()` succeeds, and again after release.
     pub(crate) bound: Option<Endpoint>,
     /// The default destination set by `connect()` (`rs_conn_addr`, `rs_conn_port`).
     pub(crate) conn: Option<Endpoint>,
+    /// The transport, once bound or chosen with `SO_RDS_TRANSPORT`.
+    pub(crate) transport: Option<Transport>,
+    /// Type of service (`SIOCRDSSETTOS`); part of the connection key.
+    pub(crate) tos: u8,
+    /// The node that lists the socket in its namespace, allocated by
+    /// socket(2) and used once its `struct sock` exists.
+    link: Option<RBTreeNodeReservation<usize, ARef<Sock>>>,
 }
 
 /// The RDS state of one socket (upstream's `struct rds_sock` minus the `struct sock`).
@@ -42,23 +79,65 @@ pub(crate) struct RdsSock {
     snd_bytes: AtomicUsize,
     /// close(2) has run: queued messages are dropped, not sent.
     closed: AtomicBool,
+    /// A message was sent (upstream: `rs_conn` is set): the tos is fixed.
+    sent: AtomicBool,
+    /// `RDS_RECVERR`.
+    pub(crate) recverr: AtomicBool,
+    /// `RDS_CONG_MONITOR`.
+    pub(crate) cong_monitor: AtomicBool,
+    /// `SO_RDS_MSG_RXPATH_LATENCY`: the number of trace points in byte 0,
+    /// the points (`enum rds_message_rxpath_latency`) in bytes 1 to 3.
+    pub(crate) rx_traces: AtomicU32,
 }
 
 impl RdsSock {
     /// State for a new, unbound socket in namespace `net`.
-    pub(crate) fn new(net: Arc<NetState>) -> impl PinInit<Self> {
+    pub(crate) fn new(
+        net: Arc<NetState>,
+        link: RBTreeNodeReservation<usize, ARef<Sock>>,
+    ) -> impl PinInit<Self> {
         pin_init!(Self {
             net,
-            inner <- kernel::new_mutex!(SockInner { bound: None, conn: None }, "RdsSock::inner"),
+            inner <- kernel::new_mutex!(
+                SockInner {
+                    bound: None,
+                    conn: None,
+                    transport: None,
+                    tos: 0,
+                    link: Some(link),
+                },
+                "RdsSock::inner"
+            ),
             recv <- kernel::new_spinlock!(RecvQueue::new(), "RdsSock::recv"),
             snd_bytes: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
+            sent: AtomicBool::new(false),
+            recverr: AtomicBool::new(false),
+            cong_monitor: AtomicBool::new(false),
+            rx_traces: AtomicU32::new(0),
         })
     }
 
     /// The namespace the socket was created in.
     pub(crate) fn net(&self) -> &Arc<NetState> {
         &self.net
+    }
+
+    /// Lists `sk`, whose state this is, in its namespace.
+    pub(crate) fn link(&self, sk: &Sock) {
+        if let Some(node) = self.inner.lock().link.take() {
+            self.net.sock_link(sk, node);
+        }
+    }
+
+    /// Records that the socket sent a message.
+    pub(crate) fn set_sent(&self) {
+        self.sent.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the socket has sent a message.
+    pub(crate) fn has_sent(&self) -> bool {
+        self.sent.load(Ordering::Relaxed)
     }
 
     /// Counts `len` bytes into the send buffer if it is below `limit`, as

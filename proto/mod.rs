@@ -8,8 +8,10 @@
 
 pub mod addr;
 pub mod header;
+pub mod info;
 pub mod reasm;
 pub mod seq;
+pub mod stats;
 
 /// Errors of the protocol core, each mapping to the errno upstream returns for the
 /// same misuse (see `errno()`), so that the kernel side converts them in one place.

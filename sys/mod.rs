@@ -17,6 +17,7 @@ use kernel::types::{AlwaysRefCounted, ForeignOwnable, Opaque};
 
 use crate::netns::NetState;
 use crate::proto::addr::Addr;
+use crate::proto::stats::{self, Stat};
 use crate::socket::RdsSock;
 use crate::Rds;
 
@@ -78,6 +79,16 @@ pub(crate) mod errno {
     /// `EMSGSIZE`: the payload exceeds the message size limit or half `SO_SNDBUF`.
     pub(crate) fn emsgsize() -> Error {
         from(bindings::EMSGSIZE)
+    }
+
+    /// `ENOPROTOOPT`: an option RDS does not have, or a transport not built.
+    pub(crate) fn enoprotoopt() -> Error {
+        from(bindings::ENOPROTOOPT)
+    }
+
+    /// `EPROTOTYPE`: a transport not allowed in this namespace.
+    pub(crate) fn eprototype() -> Error {
+        from(bindings::EPROTOTYPE)
     }
 
     /// `ENETUNREACH`: no transport reaches the destination.
@@ -191,6 +202,27 @@ impl MsgHdr {
         unsafe { ffi::rdsrs_msg_add_flags(self.0.as_ptr(), flags) };
     }
 
+    /// Adds an `SO_TIMESTAMP` control message for wall-clock time `ns`, in
+    /// the format `sk` asked for.
+    pub(crate) fn put_tstamp(&mut self, sk: &Sock, ns: u64) -> Result {
+        // SAFETY: Live by the type invariant; `sk` is live.
+        to_result(unsafe { ffi::rdsrs_msg_put_tstamp(sk.0.get(), self.0.as_ptr(), ns) })
+    }
+
+    /// Adds a `SOL_RDS` control message of type `ty` carrying `data`.
+    pub(crate) fn put_cmsg(&mut self, ty: i32, data: &[u8]) -> Result {
+        // CAST: control messages here are a few dozen bytes.
+        // SAFETY: Live by the type invariant; `data` is readable for its length.
+        to_result(unsafe {
+            ffi::rdsrs_msg_put_cmsg(
+                self.0.as_ptr(),
+                ty,
+                data.as_ptr().cast(),
+                data.len() as c_int,
+            )
+        })
+    }
+
     /// The type of the first `SOL_RDS` control message, if any.
     pub(crate) fn first_rds_cmsg(&self) -> Result<Option<i32>> {
         // SAFETY: Live by the type invariant.
@@ -302,6 +334,68 @@ impl Sock {
     }
 }
 
+impl Sock {
+    /// Whether the socket belongs to the initial network namespace.
+    pub(crate) fn in_init_net(&self) -> bool {
+        // SAFETY: `self` is live.
+        unsafe { ffi::rdsrs_sk_in_init_net(self.0.get()) != 0 }
+    }
+
+    /// The inode number of the socket (`sock_i_ino()`).
+    pub(crate) fn ino(&self) -> u64 {
+        // SAFETY: `self` is live.
+        unsafe { ffi::rdsrs_sk_ino(self.0.get()) }
+    }
+
+    /// Whether the socket asked for receive timestamps (`SO_TIMESTAMP`).
+    pub(crate) fn wants_tstamp(&self) -> bool {
+        // SAFETY: `self` is live.
+        unsafe { ffi::rdsrs_sk_tstamp(self.0.get()) != 0 }
+    }
+}
+
+/// Adds `n` to statistic `stat` (per CPU, no lock).
+pub(crate) fn stat_add(stat: Stat, n: u64) {
+    // CAST: `Stat` discriminants are below `stats::COUNT`, which fits in u32;
+    // `n` is at most a message size here, which fits in `c_ulong`.
+    // SAFETY: No preconditions; the shim ignores indexes out of range.
+    unsafe { ffi::rdsrs_stat_add(stat as u32, n as core::ffi::c_ulong) };
+}
+
+/// Adds one to statistic `stat`.
+pub(crate) fn stat_inc(stat: Stat) {
+    stat_add(stat, 1);
+}
+
+/// Every statistic, summed over CPUs.
+pub(crate) fn stats_sum() -> [u64; stats::COUNT] {
+    const _: () = assert!(stats::COUNT <= ffi::RDSRS_NSTATS_MAX as usize);
+    let mut out = [0u64; stats::COUNT];
+    // CAST: `stats::COUNT` is a small constant.
+    // SAFETY: `out` has room for `stats::COUNT` values.
+    unsafe { ffi::rdsrs_stats_sum(out.as_mut_ptr(), stats::COUNT as u32) };
+    out
+}
+
+/// Whether a message caused by network input may be logged now
+/// (`net_ratelimit()`): callers log only then.
+pub(crate) fn net_ratelimit() -> bool {
+    // SAFETY: No preconditions.
+    unsafe { ffi::rdsrs_net_ratelimit() != 0 }
+}
+
+/// The wall clock in nanoseconds (`ktime_get_real_ns()`).
+pub(crate) fn real_ns() -> u64 {
+    // SAFETY: No preconditions.
+    unsafe { ffi::rdsrs_real_ns() }
+}
+
+/// A fast monotonic clock in nanoseconds (`local_clock()`).
+pub(crate) fn local_clock() -> u64 {
+    // SAFETY: No preconditions.
+    unsafe { ffi::rdsrs_local_clock() }
+}
+
 /// This boot's generation number, sent in handshake pongs (`rds_gen_num`):
 /// a peer that sees it change knows we restarted.
 pub(crate) fn gen_num() -> u32 {
@@ -371,6 +465,7 @@ impl Drop for Registration {
 
 static OPS: ffi::rdsrs_ops = ffi::rdsrs_ops {
     sock_new: Some(sock_new),
+    sock_init: Some(sock_init),
     sock_free: Some(sock_free),
     release: Some(release),
     bind: Some(bind),
@@ -378,6 +473,10 @@ static OPS: ffi::rdsrs_ops = ffi::rdsrs_ops {
     connect: Some(connect),
     sendmsg: Some(sendmsg),
     recvmsg: Some(recvmsg),
+    setsockopt: Some(setsockopt),
+    getsockopt: Some(getsockopt),
+    set_tos: Some(set_tos),
+    get_tos: Some(get_tos),
     poll: Some(poll),
     tcp_event: Some(tcp::tcp_event),
     tcp_recv: Some(tcp::tcp_recv),
@@ -426,6 +525,17 @@ unsafe extern "C" fn sock_new(
         unsafe { *priv_ = rs.into_foreign().cast_mut() };
         Ok(0)
     })
+}
+
+/// `rdsrs_ops.sock_init`: the new socket's `struct sock` is ready.
+///
+/// # Safety
+///
+/// Called only through `OPS` by sys/shim.c, with the arguments shim.h documents.
+unsafe extern "C" fn sock_init(_ctx: *mut c_void, sk: *mut ffi::sock) {
+    // SAFETY: The socket being created, live for the call.
+    let sk = unsafe { Sock::from_raw(sk) };
+    sk.rds().link(sk);
 }
 
 /// `rdsrs_ops.sock_free`: the socket's destructor.
@@ -600,6 +710,86 @@ unsafe extern "C" fn recvmsg(
         crate::recv::recvmsg(sk, &mut msg, size as usize, flags, timeo)
     })();
     bytes_or_errno(ret)
+}
+
+/// `rdsrs_ops.setsockopt`: setsockopt(2) at level `SOL_RDS`.
+///
+/// # Safety
+///
+/// Called only through `OPS` by sys/shim.c, with the arguments shim.h documents.
+unsafe extern "C" fn setsockopt(
+    _ctx: *mut c_void,
+    sk: *mut ffi::sock,
+    _priv: *mut c_void,
+    optname: c_int,
+    buf: *const u8,
+    optlen: core::ffi::c_uint,
+    fault: c_int,
+) -> c_int {
+    from_result(|| {
+        // SAFETY: A socket the caller holds; `buf` is the shim's copy of the
+        // value, `RDSRS_OPT_MAX` bytes on its stack.
+        let (sk, buf) = unsafe {
+            (
+                Sock::from_raw(sk),
+                core::slice::from_raw_parts(buf, ffi::RDSRS_OPT_MAX as usize),
+            )
+        };
+        let val = crate::sockopt::OptVal {
+            buf,
+            len: optlen as usize,
+            fault: fault != 0,
+        };
+        crate::sockopt::setsockopt(sk, optname, &val)?;
+        Ok(0)
+    })
+}
+
+/// `rdsrs_ops.getsockopt`: getsockopt(2) at level `SOL_RDS`.
+///
+/// # Safety
+///
+/// Called only through `OPS` by sys/shim.c, with the arguments shim.h documents.
+unsafe extern "C" fn getsockopt(
+    _ctx: *mut c_void,
+    sk: *mut ffi::sock,
+    _priv: *mut c_void,
+    optname: c_int,
+    uaddr: core::ffi::c_ulong,
+    len: *mut c_int,
+) -> c_int {
+    // SAFETY: A socket the caller holds; `len` is a local of the shim.
+    let (sk, len) = unsafe { (Sock::from_raw(sk), &mut *len) };
+    // CAST: a user address; `unsigned long` and `usize` have the same width.
+    match crate::sockopt::getsockopt(sk, optname, uaddr as usize, len) {
+        Ok(v) => v,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// `rdsrs_ops.set_tos`: the `SIOCRDSSETTOS` ioctl.
+///
+/// # Safety
+///
+/// Called only through `OPS` by sys/shim.c, with the arguments shim.h documents.
+unsafe extern "C" fn set_tos(_ctx: *mut c_void, priv_: *mut c_void, tos: u8) -> c_int {
+    from_result(|| {
+        // SAFETY: The live socket's state (the ioctl holds the socket).
+        let rs = unsafe { sock_state(priv_) };
+        crate::sockopt::set_tos(rs, tos)?;
+        Ok(0)
+    })
+}
+
+/// `rdsrs_ops.get_tos`: the `SIOCRDSGETTOS` ioctl.
+///
+/// # Safety
+///
+/// Called only through `OPS` by sys/shim.c, with the arguments shim.h documents.
+unsafe extern "C" fn get_tos(_ctx: *mut c_void, priv_: *mut c_void) -> c_int {
+    // SAFETY: The live socket's state (the ioctl holds the socket).
+    let rs = unsafe { sock_state(priv_) };
+    c_int::from(crate::sockopt::get_tos(rs))
 }
 
 /// `rdsrs_ops.poll`: poll(2) and epoll.

@@ -9,6 +9,7 @@
 #include <linux/module.h>
 #include <linux/net.h>
 #include <linux/random.h>
+#include <linux/sched/clock.h>
 #include <linux/rds.h>
 #include <linux/socket.h>
 #include <linux/uio.h>
@@ -35,6 +36,11 @@ static_assert(RDSRS_EPOLLOUT == (__force int)EPOLLOUT);
 static_assert(RDSRS_EPOLLRDNORM == (__force int)EPOLLRDNORM);
 static_assert(RDSRS_EPOLLWRNORM == (__force int)EPOLLWRNORM);
 static_assert(RDSRS_SOL_RDS == SOL_RDS);
+static_assert(RDSRS_ENOIOCTLCMD == ENOIOCTLCMD);
+static_assert(RDSRS_CMSG_RXPATH_LATENCY == RDS_CMSG_RXPATH_LATENCY);
+static_assert(RDSRS_RX_TRACE_MAX == RDS_MSG_RX_DGRAM_TRACE_MAX);
+static_assert(sizeof(struct rds_rx_trace_so) == 1 + RDSRS_RX_TRACE_MAX);
+static_assert(sizeof(struct rds_cmsg_rx_trace) == 8 + 8 * RDSRS_RX_TRACE_MAX);
 
 /* Senders waiting for a congested port to drain (upstream: rds_poll_waitq). */
 static DECLARE_WAIT_QUEUE_HEAD(rdsrs_cong_waitq);
@@ -148,6 +154,88 @@ static __poll_t rdsrs_poll(struct file *file, struct socket *sock,
 	return (__force __poll_t)ops->poll(ops_ctx, sk);
 }
 
+/*
+ * SOL_RDS SO_TIMESTAMP: the socket-level flag, set from the RDS level as
+ * upstream's rds_enable_recvtstamp() does (a wrong length is -EFAULT there).
+ */
+static int rdsrs_set_tstamp(struct sock *sk, sockptr_t optval,
+			    unsigned int optlen, int optname)
+{
+	int val;
+
+	if (optlen != sizeof(int))
+		return -EFAULT;
+	if (copy_from_sockptr(&val, optval, sizeof(int)))
+		return -EFAULT;
+	lock_sock(sk);
+	if (optname == SO_TIMESTAMP_NEW)
+		sock_set_flag(sk, SOCK_TSTAMP_NEW);
+	if (val)
+		sock_set_flag(sk, SOCK_RCVTSTAMP);
+	else
+		sock_reset_flag(sk, SOCK_RCVTSTAMP);
+	release_sock(sk);
+	return 0;
+}
+
+static int rdsrs_setsockopt(struct socket *sock, int level, int optname,
+			    sockptr_t optval, unsigned int optlen)
+{
+	unsigned char buf[RDSRS_OPT_MAX];
+	unsigned int n = min_t(unsigned int, optlen, sizeof(buf));
+	int fault = 0;
+
+	if (level != SOL_RDS)
+		return -ENOPROTOOPT;
+	if (optname == SO_TIMESTAMP_OLD || optname == SO_TIMESTAMP_NEW)
+		return rdsrs_set_tstamp(sock->sk, optval, optlen, optname);
+	memset(buf, 0, sizeof(buf));
+	if (copy_from_sockptr(buf, optval, n))
+		fault = 1;
+	return ops->setsockopt(ops_ctx, sock->sk, rdsrs_sk(sock->sk)->priv,
+			       optname, buf, optlen, fault);
+}
+
+static int rdsrs_getsockopt(struct socket *sock, int level, int optname,
+			    char __user *optval, int __user *optlen)
+{
+	int len, ret;
+
+	if (level != SOL_RDS)
+		return -ENOPROTOOPT;
+	if (get_user(len, optlen))
+		return -EFAULT;
+	ret = ops->getsockopt(ops_ctx, sock->sk, rdsrs_sk(sock->sk)->priv,
+			      optname, (unsigned long)optval, &len);
+	if ((ret >= 0 || ret == -ENOSPC) && put_user(len, optlen))
+		return -EFAULT;
+	return ret;
+}
+
+static int rdsrs_ioctl(struct socket *sock, unsigned int cmd, unsigned long arg)
+{
+	void *priv = rdsrs_sk(sock->sk)->priv;
+	rds_tos_t tos;
+	int ret;
+
+	switch (cmd) {
+	case SIOCRDSSETTOS:
+		if (get_user(tos, (rds_tos_t __user *)arg))
+			return -EFAULT;
+		return ops->set_tos(ops_ctx, priv, tos);
+	case SIOCRDSGETTOS:
+		ret = ops->get_tos(ops_ctx, priv);
+		if (ret < 0)
+			return ret;
+		tos = ret;
+		if (put_user(tos, (rds_tos_t __user *)arg))
+			return -EFAULT;
+		return 0;
+	default:
+		return -ENOIOCTLCMD;
+	}
+}
+
 static const struct proto_ops rdsrs_proto_ops = {
 	.family		= AF_RDS,
 	.owner		= THIS_MODULE,
@@ -158,9 +246,11 @@ static const struct proto_ops rdsrs_proto_ops = {
 	.accept		= sock_no_accept,
 	.getname	= rdsrs_getname,
 	.poll		= rdsrs_poll,
-	.ioctl		= sock_no_ioctl,
+	.ioctl		= rdsrs_ioctl,
 	.listen		= sock_no_listen,
 	.shutdown	= sock_no_shutdown,
+	.setsockopt	= rdsrs_setsockopt,
+	.getsockopt	= rdsrs_getsockopt,
 	.sendmsg	= rdsrs_sendmsg,
 	.recvmsg	= rdsrs_recvmsg,
 	.mmap		= sock_no_mmap,
@@ -196,6 +286,7 @@ static int rdsrs_create(struct net *net, struct socket *sock, int protocol,
 	sk->sk_protocol = protocol;
 	sk->sk_destruct = rdsrs_sk_destruct;
 	rdsrs_sk(sk)->priv = priv;
+	ops->sock_init(ops_ctx, sk);
 	return 0;
 }
 
@@ -877,6 +968,17 @@ long rdsrs_tcp_send(struct socket *sock, const unsigned char *hdr,
 	return kernel_sendmsg(sock, &msg, vec, n, hlen + dlen);
 }
 
+void rdsrs_tcp_info(struct socket *sock, struct rdsrs_tcp_info *out)
+{
+	struct sock *sk = sock->sk;
+	const struct tcp_sock *tp = tcp_sk(sk);
+
+	out->lport = READ_ONCE(inet_sk(sk)->inet_num);
+	out->pport = ntohs(READ_ONCE(inet_sk(sk)->inet_dport));
+	out->srtt_us = READ_ONCE(tp->srtt_us) >> 3;
+	out->rttvar_us = READ_ONCE(tp->mdev_us) >> 2;
+}
+
 unsigned int rdsrs_tcp_write_seq(struct socket *sock)
 {
 	return READ_ONCE(tcp_sk(sock->sk)->write_seq);
@@ -930,4 +1032,76 @@ int rdsrs_skb_copy(struct sk_buff *skb, unsigned int off, unsigned char *dst,
 void rdsrs_msleep(unsigned int ms)
 {
 	msleep(ms);
+}
+
+/* Statistics, per CPU as upstream's rds_stats (RDS_INFO_COUNTERS). */
+static DEFINE_PER_CPU(u64 [RDSRS_NSTATS_MAX], rdsrs_stats);
+
+void rdsrs_stat_add(unsigned int idx, unsigned long n)
+{
+	if (idx < RDSRS_NSTATS_MAX)
+		this_cpu_add(rdsrs_stats[idx], n);
+}
+
+void rdsrs_stats_sum(unsigned long long *out, unsigned int n)
+{
+	unsigned int cpu, i;
+
+	n = min_t(unsigned int, n, RDSRS_NSTATS_MAX);
+	memset(out, 0, n * sizeof(*out));
+	for_each_possible_cpu(cpu)
+		for (i = 0; i < n; i++)
+			out[i] += per_cpu(rdsrs_stats[i], cpu);
+}
+
+int rdsrs_net_ratelimit(void)
+{
+	return net_ratelimit();
+}
+
+int rdsrs_sk_in_init_net(struct sock *sk)
+{
+	return net_eq(sock_net(sk), &init_net);
+}
+
+unsigned long long rdsrs_sk_ino(struct sock *sk)
+{
+	return sock_i_ino(sk);
+}
+
+int rdsrs_sk_tstamp(struct sock *sk)
+{
+	return sock_flag(sk, SOCK_RCVTSTAMP);
+}
+
+unsigned long long rdsrs_real_ns(void)
+{
+	return ktime_get_real_ns();
+}
+
+unsigned long long rdsrs_local_clock(void)
+{
+	return local_clock();
+}
+
+int rdsrs_msg_put_tstamp(struct sock *sk, struct msghdr *msg,
+			 unsigned long long ns)
+{
+	if (!sock_flag(sk, SOCK_TSTAMP_NEW)) {
+		struct __kernel_old_timeval tv = ns_to_kernel_old_timeval(ns);
+
+		return put_cmsg(msg, SOL_SOCKET, SO_TIMESTAMP_OLD, sizeof(tv), &tv);
+	} else {
+		struct __kernel_sock_timeval tv;
+		struct timespec64 ts = ns_to_timespec64(ns);
+
+		tv.tv_sec = ts.tv_sec;
+		tv.tv_usec = ts.tv_nsec / NSEC_PER_USEC;
+		return put_cmsg(msg, SOL_SOCKET, SO_TIMESTAMP_NEW, sizeof(tv), &tv);
+	}
+}
+
+int rdsrs_msg_put_cmsg(struct msghdr *msg, int type, const void *data, int len)
+{
+	return put_cmsg(msg, SOL_RDS, type, len, (void *)data);
 }

@@ -38,6 +38,13 @@ enum {
 	RDSRS_EPOLLWRNORM	= 0x100,
 	RDSRS_SOL_RDS		= 276,
 	RDSRS_TCP_PORT		= 16385,
+	RDSRS_ENOIOCTLCMD	= 515,
+	RDSRS_CMSG_RXPATH_LATENCY = 11,
+	RDSRS_RX_TRACE_MAX	= 3,
+	/* Longest SOL_RDS option value setsockopt() hands to Rust. */
+	RDSRS_OPT_MAX		= 64,
+	/* Room for statistics (RDS_INFO_COUNTERS). */
+	RDSRS_NSTATS_MAX	= 64,
 };
 
 /* Events of a kernel TCP socket, given to ->tcp_event. */
@@ -67,6 +74,8 @@ struct rdsrs_ops {
 	 */
 	int (*sock_new)(void *ctx, void *net_priv, int type, int protocol,
 			void **priv);
+	/* The struct sock of a new socket is set up, with @sk's priv set. */
+	void (*sock_init)(void *ctx, struct sock *sk);
 	/* Frees the state of ->sock_new once the struct sock is destroyed. */
 	void (*sock_free)(void *ctx, void *priv);
 	/* close(2) of the last file reference; @sk stays valid until it returns. */
@@ -89,6 +98,25 @@ struct rdsrs_ops {
 	/* recvmsg(2) of at most @size bytes into @msg; bytes or -errno. */
 	long (*recvmsg)(void *ctx, struct sock *sk, void *priv, struct msghdr *msg,
 			unsigned long size, int flags, long timeo);
+	/*
+	 * setsockopt(2) at level SOL_RDS (but SO_TIMESTAMP, handled in C): the
+	 * first min(@optlen, RDSRS_OPT_MAX) bytes of the value are in @buf
+	 * (zeroes past them); @fault says copying them from the caller faulted.
+	 */
+	int (*setsockopt)(void *ctx, struct sock *sk, void *priv, int optname,
+			  const unsigned char *buf, unsigned int optlen,
+			  int fault);
+	/*
+	 * getsockopt(2) at level SOL_RDS: writes the value to user address
+	 * @uaddr, *@len bytes available, and sets *@len to the length written
+	 * (or needed, with -ENOSPC), which the shim returns to the caller
+	 * when the result is >= 0 or -ENOSPC.
+	 */
+	int (*getsockopt)(void *ctx, struct sock *sk, void *priv, int optname,
+			  unsigned long uaddr, int *len);
+	/* SIOCRDSSETTOS with the caller's @tos; SIOCRDSGETTOS: tos or -errno. */
+	int (*set_tos)(void *ctx, void *priv, unsigned char tos);
+	int (*get_tos)(void *ctx, void *priv);
 	/* poll(2): the EPOLL* mask; the caller has registered on the wait queue. */
 	unsigned int (*poll)(void *ctx, struct sock *sk);
 	/*
@@ -196,6 +224,14 @@ int rdsrs_tcp_state(struct socket *sock);
 long rdsrs_tcp_send(struct socket *sock, const unsigned char *hdr,
 		    unsigned long hlen, const unsigned char *data,
 		    unsigned long dlen, int more);
+/* What RDS_INFO_TCP_SOCKETS and the statistics report of a TCP socket. */
+struct rdsrs_tcp_info {
+	unsigned short lport;		/* host order */
+	unsigned short pport;
+	unsigned int srtt_us;		/* smoothed RTT (tcp_info's tcpi_rtt) */
+	unsigned int rttvar_us;		/* its variation (tcpi_rttvar) */
+};
+void rdsrs_tcp_info(struct socket *sock, struct rdsrs_tcp_info *out);
 /* tcp_sk()->write_seq (next byte to queue) and snd_una (first unacked). */
 unsigned int rdsrs_tcp_write_seq(struct socket *sock);
 unsigned int rdsrs_tcp_snd_una(struct socket *sock);
@@ -220,6 +256,27 @@ struct workqueue_struct *rdsrs_wq(void);
 void rdsrs_wq_flush(void);
 /* Sleeps @ms milliseconds (reconnect backoff). */
 void rdsrs_msleep(unsigned int ms);
+
+/* Adds @n to statistic @idx (< RDSRS_NSTATS_MAX) on this CPU. */
+void rdsrs_stat_add(unsigned int idx, unsigned long n);
+/* The first @n statistics summed over all CPUs into @out. */
+void rdsrs_stats_sum(unsigned long long *out, unsigned int n);
+/* net_ratelimit(): whether a message about network input may be logged now. */
+int rdsrs_net_ratelimit(void);
+/* Whether @sk is in the initial network namespace. */
+int rdsrs_sk_in_init_net(struct sock *sk);
+/* The inode number of @sk's socket (RDS_INFO_SOCKETS). */
+unsigned long long rdsrs_sk_ino(struct sock *sk);
+/* Whether @sk asked for receive timestamps (SOCK_RCVTSTAMP). */
+int rdsrs_sk_tstamp(struct sock *sk);
+/* ktime_get_real_ns() and local_clock(). */
+unsigned long long rdsrs_real_ns(void);
+unsigned long long rdsrs_local_clock(void);
+/* Adds an SO_TIMESTAMP control message for @ns (wall clock) to @msg. */
+int rdsrs_msg_put_tstamp(struct sock *sk, struct msghdr *msg,
+			 unsigned long long ns);
+/* Adds a SOL_RDS control message of @type with @len bytes of @data to @msg. */
+int rdsrs_msg_put_cmsg(struct msghdr *msg, int type, const void *data, int len);
 
 /* A random number chosen once per module load (upstream's rds_gen_num). */
 unsigned int rdsrs_gen_num(void);

@@ -14,6 +14,7 @@ use kernel::workqueue::Queue;
 use super::ffi;
 use crate::conn::Conn;
 use crate::proto::addr::Addr;
+use crate::proto::stats::Stat;
 use crate::NetState;
 
 /// A network namespace, valid while its `NetState` is registered.
@@ -199,6 +200,34 @@ impl TcpSock {
         Ok(n as usize)
     }
 
+    /// Local address, peer address, ports and RTT of the connection.
+    pub(crate) fn info(&self) -> TcpInfo {
+        let (mut l, mut p, mut scope) = ([0u8; 16], [0u8; 16], 0u32);
+        let mut i = ffi::rdsrs_tcp_info {
+            lport: 0,
+            pport: 0,
+            srtt_us: 0,
+            rttvar_us: 0,
+        };
+        // SAFETY: `self.sock` is live (type invariant); the buffers are
+        // writable for the call.
+        unsafe {
+            ffi::rdsrs_tcp_names(
+                self.sock.as_ptr(),
+                l.as_mut_ptr(),
+                p.as_mut_ptr(),
+                &mut scope,
+            );
+            ffi::rdsrs_tcp_info(self.sock.as_ptr(), &mut i);
+        }
+        TcpInfo {
+            laddr: Addr(l),
+            faddr: Addr(p),
+            lport: i.lport,
+            pport: i.pport,
+        }
+    }
+
     /// `write_seq`: the TCP sequence of the next byte queued.
     pub(crate) fn write_seq(&self) -> u32 {
         // SAFETY: `self.sock` is live (type invariant).
@@ -231,6 +260,15 @@ impl Drop for TcpSock {
         // SAFETY: Owned per the type invariant; unused after this.
         unsafe { ffi::rdsrs_tcp_close(self.sock.as_ptr()) };
     }
+}
+
+/// Addresses, ports and round-trip time of a TCP connection.
+#[derive(Clone, Copy)]
+pub(crate) struct TcpInfo {
+    pub(crate) laddr: Addr,
+    pub(crate) faddr: Addr,
+    pub(crate) lport: u16,
+    pub(crate) pport: u16,
 }
 
 /// A socket just accepted, without our callbacks yet.
@@ -309,6 +347,11 @@ impl Skb {
 pub(super) unsafe extern "C" fn tcp_event(_ctx: *mut c_void, owner: *mut c_void, event: c_int) {
     // SAFETY: Per the function's requirement.
     let sock = unsafe { &*owner.cast::<TcpSock>() };
+    match event as u32 {
+        ffi::rdsrs_tcp_event_RDSRS_TCP_READABLE => super::stat_inc(Stat::TcpDataReadyCalls),
+        ffi::rdsrs_tcp_event_RDSRS_TCP_WRITABLE => super::stat_inc(Stat::TcpWriteSpaceCalls),
+        _ => {}
+    }
     // CAST: the events are small non-negative constants.
     sock.owner.event(event as u32);
 }
