@@ -6,7 +6,8 @@ use kernel::prelude::*;
 use kernel::rbtree::{RBTree, RBTreeNodeReservation};
 use kernel::types::ARef;
 
-use crate::proto::addr::Endpoint;
+use crate::proto::addr::{Addr, Endpoint};
+use crate::proto::cong;
 use crate::proto::header::PROBE_PORT;
 use crate::sys::{self, errno, Sock};
 
@@ -75,6 +76,16 @@ impl BindTable {
     /// The socket bound to `ep`, with a new reference.
     pub(crate) fn lookup(&self, ep: &Endpoint) -> Option<ARef<Sock>> {
         self.tree.get(ep).cloned()
+    }
+
+    /// Sets in `map` the bit of every port of `addr` whose socket is
+    /// congested (`rds_cong_set_bit()` state, read back).
+    pub(crate) fn fill_cong_map(&self, addr: &Addr, map: &mut [u8]) {
+        for (ep, sk) in self.tree.iter() {
+            if ep.addr == *addr && sk.rds().recv.lock().map_congested() {
+                cong::set(map, ep.port, true);
+            }
+        }
     }
 
     /// Unbinds `ep`, returning the reference the table held.

@@ -21,6 +21,7 @@ use kernel::workqueue::{Work, WorkItem};
 
 use crate::netns::NetState;
 use crate::proto::addr::{Addr, Endpoint};
+use crate::proto::cong;
 use crate::proto::header::{Ext, Flags, Header, EXT_SPACE, HEADER_LEN, PROBE_PORT};
 use crate::proto::info;
 use crate::proto::reasm::{Need, Progress, Reassembler};
@@ -52,6 +53,9 @@ pub(crate) struct OutMsg {
     sent: AtomicUsize,
     /// TCP sequence of the message's last byte, once all of it is written.
     last: AtomicU32,
+    /// A congestion map update: flagged `CONG_BITMAP` alone, never
+    /// retransmitted (a new connection starts with a fresh map).
+    cong: bool,
 }
 
 kernel::list::impl_has_list_links! {
@@ -84,6 +88,27 @@ impl OutMsg {
                 retransmitted: AtomicBool::new(false),
                 sent: AtomicUsize::new(0),
                 last: AtomicU32::new(0),
+                cong: false,
+            }? Error),
+            GFP_KERNEL,
+        )
+    }
+
+    /// A congestion map update carrying `map` (`rds_cong_update_alloc()`).
+    fn cong_map(map: KVVec<u8>) -> Result<ListArc<Self>> {
+        ListArc::pin_init(
+            try_pin_init!(Self {
+                links <- ListLinks::new(),
+                seq: AtomicU64::new(0),
+                sport: 0,
+                dport: 0,
+                exthdr: [0; EXT_SPACE],
+                data: map,
+                sender: None,
+                retransmitted: AtomicBool::new(false),
+                sent: AtomicUsize::new(0),
+                last: AtomicU32::new(0),
+                cong: true,
             }? Error),
             GFP_KERNEL,
         )
@@ -110,6 +135,7 @@ impl OutMsg {
                 retransmitted: AtomicBool::new(false),
                 sent: AtomicUsize::new(0),
                 last: AtomicU32::new(0),
+                cong: false,
             }? Error),
             GFP_KERNEL,
         )
@@ -117,7 +143,9 @@ impl OutMsg {
 
     fn header(&self) -> [u8; HEADER_LEN] {
         let mut flags = Flags::default();
-        if self.retransmitted.load(Ordering::Relaxed) {
+        if self.cong {
+            flags = Flags::CONG_BITMAP;
+        } else if self.retransmitted.load(Ordering::Relaxed) {
             flags = flags.with(Flags::RETRANSMITTED);
         }
         Header {
@@ -184,6 +212,8 @@ struct ConnInner {
     next_tx_seq: u64,
     /// Current reconnect delay, in milliseconds; 0 after success.
     backoff_ms: u32,
+    /// Our congestion map for `laddr` is to be sent (`c_map_queued`).
+    map_queued: bool,
 }
 
 /// State of the receive work, under `Conn::rx`.
@@ -212,6 +242,9 @@ pub(crate) struct Conn {
     inner: SpinLock<ConnInner>,
     #[pin]
     rx: Mutex<RxState>,
+    /// The peer's congestion map for `faddr`, as it last sent it (`c_fcong`).
+    #[pin]
+    fcong: SpinLock<KVVec<u8>>,
     #[pin]
     send_work: Work<Conn, 0>,
     #[pin]
@@ -250,6 +283,7 @@ impl WorkItem<2> for Conn {
 impl Conn {
     /// A connection from `laddr` to `faddr` in namespace `net`, down.
     pub(crate) fn new(net: Arc<NetState>, laddr: Endpoint, faddr: Addr) -> Result<Arc<Self>> {
+        let fcong = KVVec::from_elem(0u8, cong::MAP_BYTES, GFP_KERNEL)?;
         Arc::pin_init(
             pin_init!(Self {
                 net,
@@ -265,7 +299,9 @@ impl Conn {
                     retrans: List::new(),
                     next_tx_seq: 1,
                     backoff_ms: 0,
+                    map_queued: false,
                 }, "Conn::inner"),
+                fcong <- kernel::new_spinlock!(fcong, "Conn::fcong"),
                 rx <- kernel::new_mutex!(RxState {
                     gen: 0,
                     reasm: Reassembler::new(),
@@ -285,6 +321,31 @@ impl Conn {
     /// every path, so that the two sides never duel.
     fn initiator(&self) -> bool {
         self.laddr.addr < self.faddr
+    }
+
+    /// Whether the peer's map says `port` is congested.
+    pub(crate) fn peer_congested(&self, port: u16) -> bool {
+        cong::test(&self.fcong.lock(), port)
+    }
+
+    /// Sends our congestion map for `laddr` once the connection is up.
+    pub(crate) fn queue_map(self: &Arc<Self>) {
+        let up = {
+            let mut inner = self.inner.lock();
+            inner.map_queued = true;
+            inner.up
+        };
+        sys::stat_inc(Stat::CongUpdateQueued);
+        if up {
+            self.queue_send();
+        }
+    }
+
+    /// Our congestion map for `laddr`, as a message.
+    fn map_msg(&self) -> Result<ListArc<OutMsg>> {
+        let mut map = KVVec::from_elem(0u8, cong::MAP_BYTES, GFP_KERNEL)?;
+        self.net.rds().fill_cong_map(&self.laddr.addr, &mut map);
+        OutMsg::cong_map(map)
     }
 
     pub(crate) fn queue_send(self: &Arc<Self>) {
@@ -371,6 +432,8 @@ impl Conn {
             }
             inner.up = true;
             inner.backoff_ms = 0;
+            // A new connection starts with our map (`rds_connect_path_complete()`).
+            inner.map_queued = true;
         }
         self.queue_send();
         self.queue_recv();
@@ -459,6 +522,10 @@ impl Conn {
             requeue.push_back(m);
         }
         while let Some(m) = requeue.pop_front() {
+            if m.cong {
+                // The next connection starts with a fresh map.
+                continue;
+            }
             if m.sender_closed() {
                 // Upstream drops a closed socket's messages (rds_send_drop_to()).
                 m.release();
@@ -663,6 +730,26 @@ impl Conn {
                 };
                 let head: Option<Arc<OutMsg>> =
                     inner.send_queue.cursor_front().map(|c| c.current().into());
+                // A map update goes between messages (`rds_send_xmit()`).
+                let between = head
+                    .as_ref()
+                    .map_or(true, |h| h.sent.load(Ordering::Relaxed) == 0);
+                if inner.map_queued && between {
+                    inner.map_queued = false;
+                    let gen = inner.gen;
+                    drop(inner);
+                    match self.map_msg() {
+                        Ok(m) => {
+                            let mut inner = self.inner.lock();
+                            if inner.gen == gen {
+                                inner.send_queue.push_front(m);
+                            }
+                        }
+                        // Retried at the next congestion change or connection.
+                        Err(_) => sys::stat_inc(Stat::CongSendError),
+                    }
+                    continue;
+                }
                 (sock, inner.gen, head)
             };
             self.drop_acked(&sock, gen);
@@ -688,7 +775,9 @@ impl Conn {
                             if let Some(c) = inner.send_queue.cursor_front() {
                                 if core::ptr::eq(&*c.current(), &*m) {
                                     let done = c.remove();
-                                    inner.retrans.push_back(done);
+                                    if !done.cong {
+                                        inner.retrans.push_back(done);
+                                    }
                                 }
                             }
                         }
@@ -794,6 +883,17 @@ impl Conn {
     /// A complete message from the peer (`rds_recv_incoming()`).
     fn incoming(self: &Arc<Self>, rx: &mut RxState, h: Header, data: KVVec<u8>) {
         let start = sys::local_clock();
+        if h.flags == Flags::CONG_BITMAP {
+            // The peer's congestion map, outside the sequence
+            // (`rds_tcp_cong_recv()`); a map of the wrong size is ignored.
+            if data.len() == cong::MAP_BYTES {
+                let mut data = data;
+                core::mem::swap(&mut *self.fcong.lock(), &mut data);
+                sys::stat_inc(Stat::CongUpdateReceived);
+                self.net.cong_map_updated(!0);
+            }
+            return;
+        }
         if !rx.seq.accept(&h) {
             sys::stat_inc(Stat::RecvDropOldSeq);
             return;
@@ -839,21 +939,25 @@ impl Conn {
     }
 }
 
-/// Sends `data` from `src` to `dest` through the namespace's connection to
-/// `dest.addr`, creating it if needed.
+/// Queues `data` from `src` to `dest` on `conn` (`rds_send_queue_rm()`).
 pub(crate) fn send(
-    net: &Arc<NetState>,
+    conn: &Arc<Conn>,
     sk: &Sock,
     src: Endpoint,
     dest: Endpoint,
     data: KVVec<u8>,
 ) -> Result {
+    let m = OutMsg::new(src.port, dest.port, data, Some(sk.into()))?;
+    conn.enqueue(m)
+}
+
+/// The namespace's connection from `src`'s address to `dest`'s, created
+/// (down) if needed.
+pub(crate) fn conn_to(net: &Arc<NetState>, src: Endpoint, dest: Endpoint) -> Result<Arc<Conn>> {
     let laddr = Endpoint {
         port: 0,
         scope_id: dest.scope_id,
         ..src
     };
-    let conn = net.conn(laddr, dest.addr)?;
-    let m = OutMsg::new(src.port, dest.port, data, Some(sk.into()))?;
-    conn.enqueue(m)
+    net.conn(laddr, dest.addr)
 }

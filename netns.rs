@@ -15,7 +15,7 @@ use kernel::workqueue::{Work, WorkItem};
 use crate::conn::Conn;
 use crate::proto::addr::{Addr, Endpoint};
 use crate::sys::tcp::{self, NetRef, TcpSock};
-use crate::sys::{RdsRef, Sock};
+use crate::sys::{self, RdsRef, Sock};
 use crate::Rds;
 
 /// Settings of a namespace, from upstream's sysctls (sys/shim.c).
@@ -221,6 +221,29 @@ impl NetState {
     /// The current connections.
     pub(crate) fn conns(&self) -> KVec<Arc<Conn>> {
         self.conns_snapshot()
+    }
+
+    /// A congestion map changed (`rds_cong_map_updated()`): wakes senders
+    /// waiting for a port, and tells `RDS_CONG_MONITOR` sockets about the
+    /// ports in `portmask`.
+    pub(crate) fn cong_map_updated(&self, portmask: u64) {
+        self.rds().cong_gen.fetch_add(1, Ordering::AcqRel);
+        sys::cong_wake();
+        for (_, sk) in self.socks.lock().iter() {
+            if sk.rds().cong_notify(portmask) {
+                sk.wake();
+            }
+        }
+    }
+
+    /// A port of local address `addr` became congested or uncongested: the
+    /// peers connected to `addr` are sent the map.
+    pub(crate) fn local_cong_changed(&self, addr: &Addr) {
+        for c in self.conns_snapshot().iter() {
+            if c.laddr.addr == *addr {
+                c.queue_map();
+            }
+        }
     }
 
     /// Counts a socket out of this namespace (it is being destroyed).

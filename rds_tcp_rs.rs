@@ -11,6 +11,8 @@
 //! no kernel types, host-tested), `sys/` (the only `unsafe`: the C shim and the
 //! trampolines the kernel calls).
 
+use core::sync::atomic::AtomicU32;
+
 use kernel::prelude::*;
 use kernel::rbtree::RBTreeNodeReservation;
 use kernel::sync::{Arc, SpinLock};
@@ -54,12 +56,16 @@ pub(crate) struct Rds {
     /// upstream's `bind_hash_table`: a port bound in one namespace is in use in all.
     #[pin]
     binds: SpinLock<BindTable>,
+    /// Bumped on every congestion map update (`rds_cong_generation`):
+    /// `RDS_CONG_MONITOR` sockets poll for it.
+    pub(crate) cong_gen: AtomicU32,
 }
 
 impl Rds {
     fn new() -> impl PinInit<Self> {
         pin_init!(Self {
             binds <- kernel::new_spinlock!(BindTable::new(), "rds_rs::binds"),
+            cong_gen: AtomicU32::new(0),
         })
     }
 
@@ -79,6 +85,11 @@ impl Rds {
         Ok(rs)
     }
 
+    /// Sets in `map` the bits of the congested ports of local address `addr`.
+    pub(crate) fn fill_cong_map(&self, addr: &proto::addr::Addr, map: &mut [u8]) {
+        self.binds.lock().fill_cong_map(addr, map);
+    }
+
     /// The socket bound to `ep`, if any, with a reference for the caller.
     pub(crate) fn lookup(&self, ep: &Endpoint) -> Option<ARef<Sock>> {
         self.binds.lock().lookup(ep)
@@ -91,9 +102,13 @@ impl Rds {
         // Its messages still queued on connections are dropped, as upstream.
         rs.set_closed();
         rs.net().drop_sender(sk);
-        if rs.recv.lock().purge() {
+        let (waiters, map_changed) = rs.recv.lock().purge();
+        if waiters {
             // Senders may be waiting for this port to drain.
-            sys::cong_wake();
+            rs.net().cong_map_updated(!0);
+        }
+        if map_changed {
+            rs.cong_changed();
         }
         drop(rs.net().sock_unlink(sk));
         let bound = rs.take_bound();
@@ -111,6 +126,12 @@ impl Rds {
         let mut inner = rs.lock();
         if inner.bound.is_some() {
             return Err(EINVAL);
+        }
+        // Connected to a link-local peer first: the scope must agree.
+        if let Some(c) = inner.conn {
+            if ep.scope_id != 0 && c.scope_id != 0 && ep.scope_id != c.scope_id {
+                return Err(EINVAL);
+            }
         }
         let transport = match inner.transport {
             // Chosen with SO_RDS_TRANSPORT: the address must suit it.

@@ -40,6 +40,8 @@ pub(crate) struct Incoming {
 const LAT_HDR: usize = 0;
 const LAT_START: usize = 1;
 const LAT_END: usize = 2;
+/// `RDS_CMSG_CONG_UPDATE`.
+const CMSG_CONG_UPDATE: i32 = 5;
 /// `RDS_CMSG_RXPATH_LATENCY`.
 const CMSG_RXPATH_LATENCY: i32 = 11;
 
@@ -104,6 +106,9 @@ pub(crate) struct RecvQueue {
     /// Set when a sender found the port congested; the next drain below the
     /// limit wakes the congestion waiters.
     congested: bool,
+    /// The port's bit in the congestion map sent to peers: set while more
+    /// than the limit is queued (`rs_congested`).
+    map_bit: bool,
 }
 
 impl RecvQueue {
@@ -112,7 +117,20 @@ impl RecvQueue {
             list: List::new(),
             bytes: 0,
             congested: false,
+            map_bit: false,
         }
+    }
+
+    /// Whether the port's bit is set in the congestion map sent to peers.
+    pub(crate) fn map_congested(&self) -> bool {
+        self.map_bit
+    }
+
+    /// Updates the map bit after the queue changed (`rds_recv_rcvbuf_delta()`):
+    /// returns whether it changed, so that peers must be sent the map.
+    fn update_map_bit(&mut self, limit: usize) -> bool {
+        let now = self.bytes > limit;
+        core::mem::replace(&mut self.map_bit, now) != now
     }
 
     /// Whether the queue holds more than `limit` bytes: the port is congested,
@@ -123,7 +141,6 @@ impl RecvQueue {
         over
     }
 
-    /// Whether anything is queued.
     /// Appends what `RDS_INFO_RECV_MESSAGES` reports of the queued messages
     /// of a socket bound to `bound` to `out`, up to its capacity; returns how
     /// many are queued.
@@ -149,24 +166,27 @@ impl RecvQueue {
         n
     }
 
+    /// Whether anything is queued.
     pub(crate) fn is_empty(&self) -> bool {
         self.list.is_empty()
     }
 
-    fn push(&mut self, inc: ListArc<Incoming>) {
+    /// Queues `inc`; returns whether the port's map bit changed.
+    fn push(&mut self, inc: ListArc<Incoming>, limit: usize) -> bool {
         self.bytes += inc.data.len();
         self.list.push_back(inc);
+        self.update_map_bit(limit)
     }
 
-    /// Removes the head if it is `inc`; returns whether it did, and whether the
-    /// port stopped being congested: below half the limit, so that the state
-    /// does not flap (`rds_recv_rcvbuf_delta()`).
-    fn remove_if_head(&mut self, inc: &Arc<Incoming>, limit: usize) -> (bool, bool) {
+    /// Removes the head if it is `inc`; returns whether it did, whether the
+    /// port stopped being congested for local senders (below half the limit,
+    /// so that the state does not flap), and whether its map bit changed.
+    fn remove_if_head(&mut self, inc: &Arc<Incoming>, limit: usize) -> (bool, bool, bool) {
         let Some(cursor) = self.list.cursor_front() else {
-            return (false, false);
+            return (false, false, false);
         };
         if !core::ptr::eq(&*cursor.current(), &**inc) {
-            return (false, false);
+            return (false, false, false);
         }
         let removed = cursor.remove();
         self.bytes -= removed.data.len();
@@ -174,18 +194,22 @@ impl RecvQueue {
         if uncongested {
             self.congested = false;
         }
-        (true, uncongested)
+        (true, uncongested, self.update_map_bit(limit))
     }
 
     fn head(&mut self) -> Option<Arc<Incoming>> {
         self.list.cursor_front().map(|c| c.current().into())
     }
 
-    /// Drops everything queued (socket release).
-    pub(crate) fn purge(&mut self) -> bool {
+    /// Drops everything queued (socket release); returns whether local
+    /// senders were waiting, and whether the map bit changed.
+    pub(crate) fn purge(&mut self) -> (bool, bool) {
         while self.list.pop_front().is_some() {}
         self.bytes = 0;
-        core::mem::take(&mut self.congested)
+        (
+            core::mem::take(&mut self.congested),
+            core::mem::take(&mut self.map_bit),
+        )
     }
 }
 
@@ -196,7 +220,11 @@ pub(crate) fn deliver(sk: &Sock, inc: ListArc<Incoming>) {
         inc.rx_tstamp.store(sys::real_ns(), Ordering::Relaxed);
     }
     inc.lat[LAT_END].store(sys::local_clock(), Ordering::Relaxed);
-    sk.rds().recv.lock().push(inc);
+    let limit = sk.rcvbuf() / 2;
+    let map_changed = sk.rds().recv.lock().push(inc, limit);
+    if map_changed {
+        sk.rds().cong_changed();
+    }
     sys::stat_inc(Stat::RecvDelivered);
     sys::stat_inc(Stat::RecvQueued);
     // CAST: at most 1 MiB.
@@ -217,11 +245,20 @@ pub(crate) fn recvmsg(
     }
     let rs = sk.rds();
     loop {
+        // A congestion update for an RDS_CONG_MONITOR socket comes first,
+        // as an empty message with its control message (`rds_notify_cong()`).
+        let notify = rs.take_cong_notify();
+        if notify != 0 {
+            msg.put_cmsg(CMSG_CONG_UPDATE, &notify.to_ne_bytes())?;
+            return Ok(0);
+        }
         let Some(inc) = rs.recv.lock().head() else {
             if flags & consts::MSG_DONTWAIT != 0 {
                 return Err(EAGAIN);
             }
-            timeo = sk.wait(timeo, || !rs.recv.lock().is_empty())?;
+            timeo = sk.wait(timeo, || {
+                !rs.recv.lock().is_empty() || rs.cong_notify_pending()
+            })?;
             continue;
         };
         // Copy outside the lock (it may fault); then take the message off the
@@ -229,9 +266,15 @@ pub(crate) fn recvmsg(
         let n = inc.data.len().min(size);
         let copied = msg.copy_to(&inc.data[..n])?;
         if flags & consts::MSG_PEEK == 0 {
-            let (still, uncongested) = rs.recv.lock().remove_if_head(&inc, sk.rcvbuf() / 2);
+            let (still, uncongested, map_changed) =
+                rs.recv.lock().remove_if_head(&inc, sk.rcvbuf() / 2);
             if uncongested {
-                sys::cong_wake();
+                // Local senders wait on the map of this host, as upstream's
+                // loop transport.
+                rs.net().cong_map_updated(!0);
+            }
+            if map_changed {
+                rs.cong_changed();
             }
             if !still {
                 // Raced with another reader, who returns this message.

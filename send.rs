@@ -48,7 +48,7 @@ pub(crate) fn sendmsg(
 
     let nonblock = flags & consts::MSG_DONTWAIT != 0;
     if dest.addr.is_loopback() || sk.laddr_check(&dest.addr, dest.scope_id).is_ok() {
-        loop_xmit(rds, src, dest, data, nonblock, timeo)?;
+        loop_xmit(rds, sk, src, dest, data, nonblock, timeo)?;
     } else {
         tcp_queue(sk, src, dest, data, nonblock, timeo)?;
     }
@@ -66,6 +66,21 @@ fn tcp_queue(
     mut timeo: i64,
 ) -> Result {
     let rs = sk.rds();
+    let conn = conn::conn_to(rs.net(), src, dest)?;
+    // The peer's congestion map first (`rds_cong_wait()`).
+    while conn.peer_congested(dest.port) {
+        if nonblock {
+            rs.cong_enobufs(dest.port);
+            // An update may have come meanwhile.
+            if !conn.peer_congested(dest.port) {
+                break;
+            }
+            sys::stat_inc(Stat::CongSendError);
+            return Err(errno::enobufs());
+        }
+        sys::stat_inc(Stat::CongSendBlocked);
+        timeo = sys::cong_wait(timeo, || !conn.peer_congested(dest.port))?;
+    }
     let len = data.len();
     let limit = sk.sndbuf() / 2;
     while !rs.snd_reserve(len, limit) {
@@ -75,7 +90,7 @@ fn tcp_queue(
         }
         timeo = sk.wait(timeo, || rs.snd_room(limit))?;
     }
-    conn::send(rs.net(), sk, src, dest, data).inspect_err(|_| rs.snd_done(len))?;
+    conn::send(&conn, sk, src, dest, data).inspect_err(|_| rs.snd_done(len))?;
     sys::stat_inc(Stat::SendQueued);
     Ok(())
 }
@@ -90,6 +105,7 @@ fn tcp_queue(
 /// receivers bound to loopback addresses too (Documentation/upstream-bugs.rst).
 fn loop_xmit(
     rds: &Rds,
+    sender: &Sock,
     src: Endpoint,
     dest: Endpoint,
     data: KVVec<u8>,
@@ -122,6 +138,7 @@ fn loop_xmit(
     let limit = target.rcvbuf() / 2;
     while rs.recv.lock().over(limit) {
         if nonblock {
+            sender.rds().cong_enobufs(dest.port);
             sys::stat_inc(Stat::CongSendError);
             return Err(errno::enobufs());
         }

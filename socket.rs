@@ -3,7 +3,7 @@
 //! Per-socket state and the socket calls that only read or set it: connect,
 //! getname, poll (net/rds/af_rds.c).
 
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use kernel::prelude::*;
 use kernel::rbtree::RBTreeNodeReservation;
@@ -13,6 +13,7 @@ use kernel::types::ARef;
 
 use crate::netns::NetState;
 use crate::proto::addr::{self, Endpoint};
+use crate::proto::cong;
 use crate::proto_err;
 use crate::recv::RecvQueue;
 use crate::sys::{consts, errno, Sock};
@@ -85,6 +86,13 @@ pub(crate) struct RdsSock {
     pub(crate) recverr: AtomicBool,
     /// `RDS_CONG_MONITOR`.
     pub(crate) cong_monitor: AtomicBool,
+    /// Ports (`RDS_CONG_MONITOR_MASK()` bits) this monitoring socket found
+    /// congested (`rs_cong_mask`), and those since updated, not yet reported
+    /// (`rs_cong_notify`).
+    cong_mask: AtomicU64,
+    cong_notify: AtomicU64,
+    /// The congestion generation the socket last polled (`rs_cong_track`).
+    cong_seen: AtomicU32,
     /// `SO_RDS_MSG_RXPATH_LATENCY`: the number of trace points in byte 0,
     /// the points (`enum rds_message_rxpath_latency`) in bytes 1 to 3.
     pub(crate) rx_traces: AtomicU32,
@@ -114,6 +122,9 @@ impl RdsSock {
             sent: AtomicBool::new(false),
             recverr: AtomicBool::new(false),
             cong_monitor: AtomicBool::new(false),
+            cong_mask: AtomicU64::new(0),
+            cong_notify: AtomicU64::new(0),
+            cong_seen: AtomicU32::new(0),
             rx_traces: AtomicU32::new(0),
         })
     }
@@ -128,6 +139,56 @@ impl RdsSock {
         if let Some(node) = self.inner.lock().link.take() {
             self.net.sock_link(sk, node);
         }
+    }
+
+    /// The port's congestion map bit changed: peers connected to the bound
+    /// address are sent the map (`rds_cong_queue_updates()`).
+    pub(crate) fn cong_changed(&self) {
+        let bound = self.inner.lock().bound;
+        if let Some(b) = bound {
+            self.net.local_cong_changed(&b.addr);
+        }
+    }
+
+    /// `RDS_CONG_MONITOR` on or off; off forgets what was pending.
+    pub(crate) fn set_cong_monitor(&self, on: bool) {
+        self.cong_monitor.store(on, Ordering::Relaxed);
+        if !on {
+            self.cong_mask.store(0, Ordering::Relaxed);
+            self.cong_notify.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// A send to `port` got `ENOBUFS`: a monitoring socket is told when the
+    /// port's map is next updated.
+    pub(crate) fn cong_enobufs(&self, port: u16) {
+        if self.cong_monitor.load(Ordering::Relaxed) {
+            self.cong_mask
+                .fetch_or(cong::monitor_mask(port), Ordering::AcqRel);
+        }
+    }
+
+    /// A congestion map was updated for the ports in `portmask`: returns
+    /// whether the socket now has something to report (and must be woken).
+    pub(crate) fn cong_notify(&self, portmask: u64) -> bool {
+        if !self.cong_monitor.load(Ordering::Relaxed) {
+            return false;
+        }
+        let hit = self.cong_mask.fetch_and(!portmask, Ordering::AcqRel) & portmask;
+        self.cong_notify.fetch_or(hit, Ordering::AcqRel) | hit != 0
+    }
+
+    /// The ports to report in `RDS_CMSG_CONG_UPDATE`, now reported.
+    pub(crate) fn take_cong_notify(&self) -> u64 {
+        if self.cong_notify.load(Ordering::Relaxed) == 0 {
+            return 0;
+        }
+        self.cong_notify.swap(0, Ordering::AcqRel)
+    }
+
+    /// Whether a congestion update waits to be reported.
+    pub(crate) fn cong_notify_pending(&self) -> bool {
+        self.cong_notify.load(Ordering::Relaxed) != 0
     }
 
     /// Records that the socket sent a message.
@@ -241,9 +302,20 @@ impl RdsSock {
         .map_err(proto_err)
     }
 
-    /// poll(2): port of `rds_poll()` without congestion notifications.
+    /// poll(2): port of `rds_poll()`.
     pub(crate) fn poll(&self, sndbuf: usize) -> u32 {
         let mut mask = 0;
+        if self.cong_monitor.load(Ordering::Relaxed) {
+            // A map update shows as readable "for historical reasons", and as
+            // EPOLLWRBAND.
+            let gen = self.net.rds().cong_gen.load(Ordering::Acquire);
+            if self.cong_seen.swap(gen, Ordering::AcqRel) != gen {
+                mask |= consts::EPOLLIN | consts::EPOLLRDNORM | consts::EPOLLWRBAND;
+            }
+        }
+        if self.cong_notify_pending() {
+            mask |= consts::EPOLLIN | consts::EPOLLRDNORM;
+        }
         if self.snd_room(sndbuf / 2) {
             mask |= consts::EPOLLOUT | consts::EPOLLWRNORM;
         }

@@ -114,7 +114,7 @@ pub(crate) fn setsockopt(sk: &Sock, optname: i32, val: &OptVal<'_>) -> Result {
             Ok(())
         }
         CONG_MONITOR => {
-            rs.cong_monitor.store(val.int()? != 0, Ordering::Relaxed);
+            rs.set_cong_monitor(val.int()? != 0);
             Ok(())
         }
         SO_RDS_TRANSPORT => set_transport(sk, val),

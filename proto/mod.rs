@@ -7,6 +7,7 @@
 //! `cargo test` and the fuzz targets exercise. Allocation-free: callers own buffers.
 
 pub mod addr;
+pub mod cong;
 pub mod header;
 pub mod info;
 pub mod reasm;

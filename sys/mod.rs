@@ -112,6 +112,7 @@ pub(crate) mod consts {
     pub(crate) const EPOLLOUT: u32 = ffi::RDSRS_EPOLLOUT;
     pub(crate) const EPOLLRDNORM: u32 = ffi::RDSRS_EPOLLRDNORM;
     pub(crate) const EPOLLWRNORM: u32 = ffi::RDSRS_EPOLLWRNORM;
+    pub(crate) const EPOLLWRBAND: u32 = ffi::RDSRS_EPOLLWRBAND;
 }
 
 /// How a blocking wait ended, as upstream's callers report it: the jiffies of

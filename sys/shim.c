@@ -35,6 +35,7 @@ static_assert(RDSRS_EPOLLIN == (__force int)EPOLLIN);
 static_assert(RDSRS_EPOLLOUT == (__force int)EPOLLOUT);
 static_assert(RDSRS_EPOLLRDNORM == (__force int)EPOLLRDNORM);
 static_assert(RDSRS_EPOLLWRNORM == (__force int)EPOLLWRNORM);
+static_assert(RDSRS_EPOLLWRBAND == (__force int)EPOLLWRBAND);
 static_assert(RDSRS_SOL_RDS == SOL_RDS);
 static_assert(RDSRS_ENOIOCTLCMD == ENOIOCTLCMD);
 static_assert(RDSRS_CMSG_RXPATH_LATENCY == RDS_CMSG_RXPATH_LATENCY);
