@@ -30,6 +30,7 @@ use crate::proto::stats::Stat;
 use crate::recv::{self, Incoming};
 use crate::sys::tcp::{self, Skb, TcpInfo, TcpSock, TcpState};
 use crate::sys::{self, Sock};
+use crate::zcopy::ZInfo;
 
 /// A message queued on a connection (upstream's `struct rds_message` on
 /// `cp_send_queue` / `cp_retrans`).
@@ -56,6 +57,11 @@ pub(crate) struct OutMsg {
     /// A congestion map update: flagged `CONG_BITMAP` alone, never
     /// retransmitted (a new connection starts with a fresh map).
     cong: bool,
+    /// A zero-copy send's cookie, and the entry that reports it once the
+    /// message is acknowledged or dropped.
+    zcookie: u32,
+    #[pin]
+    znode: SpinLock<Option<ListArc<ZInfo>>>,
 }
 
 kernel::list::impl_has_list_links! {
@@ -75,7 +81,12 @@ impl OutMsg {
         dport: u16,
         data: KVVec<u8>,
         sender: Option<ARef<Sock>>,
+        zcookie: Option<(u32, ListArc<ZInfo>)>,
     ) -> Result<ListArc<Self>> {
+        let (zcookie, znode) = match zcookie {
+            Some((c, n)) => (c, Some(n)),
+            None => (0, None),
+        };
         ListArc::pin_init(
             try_pin_init!(Self {
                 links <- ListLinks::new(),
@@ -89,6 +100,8 @@ impl OutMsg {
                 sent: AtomicUsize::new(0),
                 last: AtomicU32::new(0),
                 cong: false,
+                zcookie,
+                znode <- kernel::new_spinlock!(znode, "OutMsg::znode"),
             }? Error),
             GFP_KERNEL,
         )
@@ -109,6 +122,8 @@ impl OutMsg {
                 sent: AtomicUsize::new(0),
                 last: AtomicU32::new(0),
                 cong: true,
+                zcookie: 0,
+                znode <- kernel::new_spinlock!(None, "OutMsg::znode"),
             }? Error),
             GFP_KERNEL,
         )
@@ -136,6 +151,8 @@ impl OutMsg {
                 sent: AtomicUsize::new(0),
                 last: AtomicU32::new(0),
                 cong: false,
+                zcookie: 0,
+                znode <- kernel::new_spinlock!(None, "OutMsg::znode"),
             }? Error),
             GFP_KERNEL,
         )
@@ -169,6 +186,9 @@ impl OutMsg {
     fn release(&self) {
         if let Some(sk) = &self.sender {
             sk.rds().snd_done(self.data.len());
+            if let Some(node) = self.znode.lock().take() {
+                sk.rds().zcopy.lock().complete(self.zcookie, node);
+            }
             sk.wake();
         }
     }
@@ -946,8 +966,9 @@ pub(crate) fn send(
     src: Endpoint,
     dest: Endpoint,
     data: KVVec<u8>,
+    zcookie: Option<(u32, ListArc<ZInfo>)>,
 ) -> Result {
-    let m = OutMsg::new(src.port, dest.port, data, Some(sk.into()))?;
+    let m = OutMsg::new(src.port, dest.port, data, Some(sk.into()), zcookie)?;
     conn.enqueue(m)
 }
 

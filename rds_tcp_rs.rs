@@ -31,6 +31,7 @@ mod send;
 mod socket;
 mod sockopt;
 mod sys;
+mod zcopy;
 
 use bind::BindTable;
 use netns::NetState;

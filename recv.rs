@@ -213,6 +213,21 @@ impl RecvQueue {
     }
 }
 
+/// Reports the oldest zero-copy completions with an
+/// `RDS_CMSG_ZCOPY_COMPLETION`, if the caller gave room (`rds_recvmsg_zcookie()`).
+fn put_zcookies(sk: &Sock, msg: &mut MsgHdr) -> Result<bool> {
+    let Some(node) = sk.rds().zcopy.lock().pop() else {
+        return Ok(false);
+    };
+    match msg.put_zcookies(sk, &node.encode()) {
+        Ok(true) => Ok(true),
+        other => {
+            sk.rds().zcopy.lock().unpop(node);
+            other.map(|_| false)
+        }
+    }
+}
+
 /// Queues `inc` on `sk` and wakes its readers (`rds_recv_incoming()`'s delivery).
 pub(crate) fn deliver(sk: &Sock, inc: ListArc<Incoming>) {
     let len = inc.data.len();
@@ -254,7 +269,12 @@ pub(crate) fn recvmsg(
         }
         let Some(inc) = rs.recv.lock().head() else {
             if flags & consts::MSG_DONTWAIT != 0 {
-                return Err(EAGAIN);
+                // Nothing to read: completions are news enough.
+                return if put_zcookies(sk, msg)? {
+                    Ok(0)
+                } else {
+                    Err(EAGAIN)
+                };
             }
             timeo = sk.wait(timeo, || {
                 !rs.recv.lock().is_empty() || rs.cong_notify_pending()
@@ -307,6 +327,7 @@ pub(crate) fn recvmsg(
             msg.put_cmsg(CMSG_RXPATH_LATENCY, &inc.rx_trace_cmsg(traces))
                 .map_err(|_| EFAULT)?;
         }
+        put_zcookies(sk, msg)?;
         if flags & consts::MSG_PEEK == 0 {
             // CAST: at most 1 MiB.
             sys::stat_add(Stat::RecvBytesFreedFromsock, inc.data.len() as u64);

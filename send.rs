@@ -3,13 +3,17 @@
 //! Sending: sendmsg and delivery through memory to sockets of this host
 //! (net/rds/send.c, net/rds/loop.c).
 
+use kernel::list::ListArc;
 use kernel::prelude::*;
+use kernel::uaccess::UserSlice;
 
 use crate::proto::addr::{self, Endpoint};
 use crate::proto::header::{Header, MAX_MSG_SIZE};
 use crate::proto::stats::Stat;
 use crate::recv::{self, Incoming};
+use crate::socket::Transport;
 use crate::sys::{self, consts, errno, tcp, MsgHdr, Sock};
+use crate::zcopy::ZInfo;
 use crate::{conn, proto_err, Rds};
 
 /// sendmsg(2): port of `rds_sendmsg()`. Returns the payload length sent.
@@ -22,37 +26,189 @@ pub(crate) fn sendmsg(
     flags: i32,
     timeo: i64,
 ) -> Result<usize> {
-    // MSG_ZEROCOPY without SO_ZEROCOPY is a plain copy, as for TCP. The shim
-    // has removed MSG_CMSG_COMPAT, which upstream allows too.
+    // The shim has removed MSG_CMSG_COMPAT, which upstream allows too.
     let allowed = consts::MSG_DONTWAIT | consts::MSG_ZEROCOPY;
     if flags & !allowed != 0 {
         return Err(errno::eopnotsupp());
     }
     let dest = name.map(addr::parse_dest).transpose().map_err(proto_err)?;
     let (src, dest) = sk.rds().route(dest)?;
-    // CAST: MAX_MSG_SIZE fits in usize.
-    if len > MAX_MSG_SIZE as usize || len > sk.sndbuf() / 2 {
+    let cmsgs = msg.rds_cmsgs()?;
+    let rdma_len = rdma_bytes(&cmsgs)?;
+    // CAST: MAX_MSG_SIZE fits in usize and u64.
+    if len.max(rdma_len.min(usize::MAX as u64) as usize) > MAX_MSG_SIZE as usize
+        || len > sk.sndbuf() / 2
+    {
         return Err(errno::emsgsize());
     }
-    // RDMA and atomic operations need an RDMA transport; no other SOL_RDS
-    // control message is valid on send.
-    if msg.first_rds_cmsg()?.is_some() {
-        return Err(EINVAL);
+    // Zero copy is a copy here, reported complete as upstream reports it.
+    let zcopy = flags & consts::MSG_ZEROCOPY != 0 && sk.zerocopy();
+    if zcopy && sk.rds().transport() != Some(Transport::Tcp) {
+        return Err(errno::eopnotsupp());
     }
+    rm_size(&cmsgs, flags & consts::MSG_ZEROCOPY != 0)?;
     let mut data = KVVec::from_elem(0u8, len, GFP_KERNEL)?;
     msg.copy_from(&mut data)?;
     // CAST: at most 1 MiB.
     sys::stat_add(Stat::CopyFromUser, len as u64);
     // Upstream's rs_conn is set from here on: SIOCRDSSETTOS is refused.
     sk.rds().set_sent();
+    let zcookie = cmsg_send(&cmsgs, zcopy && len > 0)?;
+    let zcookie = zcookie.map(|c| ZInfo::new().map(|n| (c, n))).transpose()?;
 
     let nonblock = flags & consts::MSG_DONTWAIT != 0;
     if dest.addr.is_loopback() || sk.laddr_check(&dest.addr, dest.scope_id).is_ok() {
         loop_xmit(rds, sk, src, dest, data, nonblock, timeo)?;
+        // Delivered at once: the "transmission" is complete.
+        if let Some((cookie, node)) = zcookie {
+            sk.rds().zcopy.lock().complete(cookie, node);
+            sk.wake();
+        }
     } else {
-        tcp_queue(sk, src, dest, data, nonblock, timeo)?;
+        tcp_queue(sk, src, dest, data, zcookie, nonblock, timeo)?;
     }
     Ok(len)
+}
+
+/// `SOL_RDS` control message types of sendmsg (include/uapi/linux/rds.h).
+const CMSG_RDMA_ARGS: i32 = 1;
+const CMSG_RDMA_DEST: i32 = 2;
+const CMSG_RDMA_MAP: i32 = 3;
+const CMSG_ATOMIC_FADD: i32 = 6;
+const CMSG_ATOMIC_CSWP: i32 = 7;
+const CMSG_MASKED_ATOMIC_FADD: i32 = 8;
+const CMSG_MASKED_ATOMIC_CSWP: i32 = 9;
+const CMSG_ZCOPY_COOKIE: i32 = 12;
+/// `sizeof(struct rds_rdma_args)`, `struct rds_atomic_args`, `struct rds_get_mr_args`.
+const RDMA_ARGS_LEN: usize = 56;
+const ATOMIC_ARGS_LEN: usize = 72;
+const GET_MR_ARGS_LEN: usize = 32;
+/// `UIO_MAXIOV`: local vectors of one RDMA operation.
+const UIO_MAXIOV: u64 = 1024;
+
+fn u64_at(b: &[u8], off: usize) -> u64 {
+    let mut v = [0u8; 8];
+    v.copy_from_slice(&b[off..off + 8]);
+    u64::from_ne_bytes(v)
+}
+
+/// `rds_rdma_bytes()`: the remote bytes the RDMA operations ask for.
+fn rdma_bytes(cmsgs: &[(i32, KVec<u8>)]) -> Result<u64> {
+    let mut total = 0u64;
+    for (ty, d) in cmsgs.iter().map(|(t, d)| (*t, &d[..])) {
+        if ty == CMSG_RDMA_ARGS {
+            if d.len() < RDMA_ARGS_LEN {
+                return Err(EINVAL);
+            }
+            total = total.wrapping_add(u64_at(d, 16));
+        }
+    }
+    Ok(total)
+}
+
+/// `rds_pages_in_vec()`: pages that a `struct rds_iovec` spans, 0 if invalid.
+fn pages_in_vec(addr: u64, bytes: u64) -> u64 {
+    let page = kernel::page::PAGE_SIZE as u64;
+    match addr.checked_add(bytes) {
+        Some(end) if end > addr && bytes <= u64::from(u32::MAX) => end.div_ceil(page) - addr / page,
+        _ => 0,
+    }
+}
+
+/// `rds_rm_size()`'s checks: known types only, RDMA local vectors readable
+/// and valid (`rds_rdma_extra_size()`), a cookie with `MSG_ZEROCOPY`, and
+/// RDMA destination or mapping never with RDMA arguments or atomics.
+fn rm_size(cmsgs: &[(i32, KVec<u8>)], msg_zerocopy: bool) -> Result {
+    let (mut groups, mut cookie) = (0, false);
+    for (ty, d) in cmsgs.iter().map(|(t, d)| (*t, &d[..])) {
+        match ty {
+            CMSG_RDMA_ARGS => {
+                groups |= 1;
+                let nr_local = u64_at(d, 32);
+                if nr_local == 0 {
+                    return Err(EINVAL);
+                }
+                if nr_local > UIO_MAXIOV {
+                    return Err(errno::emsgsize());
+                }
+                // CAST: at most UIO_MAXIOV vectors of 16 bytes.
+                let n = nr_local as usize;
+                let mut vecs = KVec::from_elem(0u8, n * 16, GFP_KERNEL)?;
+                // CAST: a user address.
+                UserSlice::new(u64_at(d, 24) as usize, n * 16)
+                    .reader()
+                    .read_slice(&mut vecs)?;
+                for v in vecs.chunks_exact(16) {
+                    if pages_in_vec(u64_at(v, 0), u64_at(v, 8)) == 0 {
+                        return Err(EINVAL);
+                    }
+                }
+            }
+            CMSG_ZCOPY_COOKIE => {
+                cookie = true;
+                groups |= 2;
+            }
+            CMSG_RDMA_DEST | CMSG_RDMA_MAP => groups |= 2,
+            CMSG_ATOMIC_FADD
+            | CMSG_ATOMIC_CSWP
+            | CMSG_MASKED_ATOMIC_FADD
+            | CMSG_MASKED_ATOMIC_CSWP => groups |= 1,
+            _ => return Err(EINVAL),
+        }
+    }
+    if msg_zerocopy && !cookie {
+        return Err(EINVAL);
+    }
+    if groups == 3 {
+        return Err(EINVAL);
+    }
+    Ok(())
+}
+
+/// `rds_cmsg_send()`'s checks, then the transport's: no transport here does
+/// RDMA or atomics (`EOPNOTSUPP`), nor has memory regions (`RDS_CMSG_RDMA_DEST`
+/// names none, `RDS_CMSG_RDMA_MAP` cannot make one). Returns the zero-copy
+/// cookie; `zcopy` says the send is a zero-copy one with a payload.
+fn cmsg_send(cmsgs: &[(i32, KVec<u8>)], zcopy: bool) -> Result<Option<u32>> {
+    let (mut rdma, mut atomic, mut cookie) = (false, false, None);
+    for (ty, d) in cmsgs.iter().map(|(t, d)| (*t, &d[..])) {
+        match ty {
+            CMSG_RDMA_ARGS => {
+                if rdma {
+                    return Err(EINVAL);
+                }
+                rdma = true;
+            }
+            CMSG_RDMA_DEST => return Err(EINVAL),
+            CMSG_RDMA_MAP => {
+                if d.len() < GET_MR_ARGS_LEN {
+                    return Err(EINVAL);
+                }
+                return Err(errno::eopnotsupp());
+            }
+            CMSG_ZCOPY_COOKIE => {
+                if d.len() < 4 || !zcopy {
+                    return Err(EINVAL);
+                }
+                cookie = Some(u32::from_ne_bytes([d[0], d[1], d[2], d[3]]));
+            }
+            _ => {
+                // The atomics (rm_size() let nothing else through).
+                if d.len() < ATOMIC_ARGS_LEN || atomic {
+                    return Err(EINVAL);
+                }
+                atomic = true;
+                // `rds_cmsg_atomic()`: the local word must be 8-byte aligned.
+                if u64_at(d, 8) & 7 != 0 {
+                    return Err(EFAULT);
+                }
+            }
+        }
+    }
+    if rdma || atomic {
+        return Err(errno::eopnotsupp());
+    }
+    Ok(cookie)
 }
 
 /// Queues a message for another host once the sender's send buffer has room
@@ -62,6 +218,7 @@ fn tcp_queue(
     src: Endpoint,
     dest: Endpoint,
     data: KVVec<u8>,
+    zcookie: Option<(u32, ListArc<ZInfo>)>,
     nonblock: bool,
     mut timeo: i64,
 ) -> Result {
@@ -90,7 +247,7 @@ fn tcp_queue(
         }
         timeo = sk.wait(timeo, || rs.snd_room(limit))?;
     }
-    conn::send(&conn, sk, src, dest, data).inspect_err(|_| rs.snd_done(len))?;
+    conn::send(&conn, sk, src, dest, data, zcookie).inspect_err(|_| rs.snd_done(len))?;
     sys::stat_inc(Stat::SendQueued);
     Ok(())
 }

@@ -17,6 +17,7 @@ use crate::proto::cong;
 use crate::proto_err;
 use crate::recv::RecvQueue;
 use crate::sys::{consts, errno, Sock};
+use crate::zcopy::ZcopyQueue;
 
 /// The transport a socket is attached to (`rs_transport`): set by bind(), or
 /// before it by `SO_RDS_TRANSPORT`.
@@ -75,6 +76,9 @@ pub(crate) struct RdsSock {
     /// `rs_recv_lock`). A spinlock: delivery and wait conditions take it.
     #[pin]
     pub(crate) recv: SpinLock<RecvQueue>,
+    /// Zero-copy completions to report (`rs_zcookie_queue`).
+    #[pin]
+    pub(crate) zcopy: SpinLock<ZcopyQueue>,
     /// Payload bytes queued on connections and not yet acknowledged by TCP
     /// (`rs_snd_bytes`).
     snd_bytes: AtomicUsize,
@@ -117,6 +121,7 @@ impl RdsSock {
                 "RdsSock::inner"
             ),
             recv <- kernel::new_spinlock!(RecvQueue::new(), "RdsSock::recv"),
+            zcopy <- kernel::new_spinlock!(ZcopyQueue::new(), "RdsSock::zcopy"),
             snd_bytes: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
             sent: AtomicBool::new(false),
@@ -189,6 +194,11 @@ impl RdsSock {
     /// Whether a congestion update waits to be reported.
     pub(crate) fn cong_notify_pending(&self) -> bool {
         self.cong_notify.load(Ordering::Relaxed) != 0
+    }
+
+    /// The transport the socket is attached to, if any.
+    pub(crate) fn transport(&self) -> Option<Transport> {
+        self.inner.lock().transport
     }
 
     /// Records that the socket sent a message.
@@ -319,7 +329,7 @@ impl RdsSock {
         if self.snd_room(sndbuf / 2) {
             mask |= consts::EPOLLOUT | consts::EPOLLWRNORM;
         }
-        if !self.recv.lock().is_empty() {
+        if !self.recv.lock().is_empty() || !self.zcopy.lock().is_empty() {
             mask |= consts::EPOLLIN | consts::EPOLLRDNORM;
         }
         mask

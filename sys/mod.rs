@@ -224,15 +224,47 @@ impl MsgHdr {
         })
     }
 
-    /// The type of the first `SOL_RDS` control message, if any.
-    pub(crate) fn first_rds_cmsg(&self) -> Result<Option<i32>> {
-        // SAFETY: Live by the type invariant.
-        let t = unsafe { ffi::rdsrs_msg_first_rds_cmsg(self.0.as_ptr()) };
-        match t {
-            -1 => Ok(None),
-            t if t < 0 => Err(Error::from_errno(t)),
-            t => Ok(Some(t)),
+    /// The `SOL_RDS` control messages, in order, as (type, copy of the data);
+    /// `EINVAL` for a malformed control buffer.
+    pub(crate) fn rds_cmsgs(&self) -> Result<KVec<(i32, KVec<u8>)>> {
+        let mut out = KVec::new();
+        for idx in 0u32.. {
+            let (mut ty, mut data, mut len) = (0, core::ptr::null(), 0);
+            // SAFETY: Live by the type invariant; the outputs are locals.
+            let r = unsafe {
+                ffi::rdsrs_msg_rds_cmsg(self.0.as_ptr(), idx, &mut ty, &mut data, &mut len)
+            };
+            if r < 0 {
+                return Err(Error::from_errno(r));
+            }
+            if r == 0 {
+                break;
+            }
+            // SAFETY: `data` points to `len` bytes of the kernel copy of the
+            // control buffer, which lives as long as the msghdr borrowed here.
+            let d = unsafe { core::slice::from_raw_parts(data, len as usize) };
+            let mut copy = KVec::with_capacity(d.len(), GFP_KERNEL)?;
+            copy.extend_from_slice(d, GFP_KERNEL)?;
+            out.push((ty, copy), GFP_KERNEL)?;
         }
+        Ok(out)
+    }
+
+    /// Adds an `RDS_CMSG_ZCOPY_COMPLETION` carrying `done` if `sk` uses
+    /// `SO_ZEROCOPY` and the caller gave room: whether it was added.
+    pub(crate) fn put_zcookies(&mut self, sk: &Sock, done: &[u8]) -> Result<bool> {
+        // CAST: a `struct rds_zcopy_cookies`, 36 bytes.
+        // SAFETY: Live by the type invariant; `sk` is live; `done` is readable.
+        let r = unsafe {
+            ffi::rdsrs_msg_put_zcookies(
+                sk.0.get(),
+                self.0.as_ptr(),
+                done.as_ptr().cast(),
+                done.len() as c_int,
+            )
+        };
+        to_result(r.min(0))?;
+        Ok(r > 0)
     }
 }
 
@@ -346,6 +378,12 @@ impl Sock {
     pub(crate) fn ino(&self) -> u64 {
         // SAFETY: `self` is live.
         unsafe { ffi::rdsrs_sk_ino(self.0.get()) }
+    }
+
+    /// Whether the socket has `SO_ZEROCOPY` set.
+    pub(crate) fn zerocopy(&self) -> bool {
+        // SAFETY: `self` is live.
+        unsafe { ffi::rdsrs_sk_zerocopy(self.0.get()) != 0 }
     }
 
     /// Whether the socket asked for receive timestamps (`SO_TIMESTAMP`).

@@ -39,6 +39,10 @@ static_assert(RDSRS_EPOLLWRBAND == (__force int)EPOLLWRBAND);
 static_assert(RDSRS_SOL_RDS == SOL_RDS);
 static_assert(RDSRS_ENOIOCTLCMD == ENOIOCTLCMD);
 static_assert(RDSRS_CMSG_RXPATH_LATENCY == RDS_CMSG_RXPATH_LATENCY);
+static_assert(sizeof(struct rds_zcopy_cookies) == 4 + 4 * RDS_MAX_ZCOOKIES);
+static_assert(sizeof(struct rds_rdma_args) == 56);
+static_assert(sizeof(struct rds_atomic_args) == 72);
+static_assert(sizeof(struct rds_get_mr_args) == 32);
 static_assert(RDSRS_RX_TRACE_MAX == RDS_MSG_RX_DGRAM_TRACE_MAX);
 static_assert(sizeof(struct rds_rx_trace_so) == 1 + RDSRS_RX_TRACE_MAX);
 static_assert(sizeof(struct rds_cmsg_rx_trace) == 8 + 8 * RDSRS_RX_TRACE_MAX);
@@ -595,17 +599,41 @@ void rdsrs_msg_add_flags(struct msghdr *msg, int flags)
 	msg->msg_flags |= flags;
 }
 
-int rdsrs_msg_first_rds_cmsg(struct msghdr *msg)
+int rdsrs_msg_rds_cmsg(struct msghdr *msg, unsigned int idx, int *type,
+		       const unsigned char **data, unsigned long *len)
 {
 	struct cmsghdr *cmsg;
 
 	for_each_cmsghdr(cmsg, msg) {
 		if (!CMSG_OK(msg, cmsg))
 			return -EINVAL;
-		if (cmsg->cmsg_level == SOL_RDS)
-			return cmsg->cmsg_type;
+		if (cmsg->cmsg_level != SOL_RDS)
+			continue;
+		if (idx--)
+			continue;
+		*type = cmsg->cmsg_type;
+		*data = CMSG_DATA(cmsg);
+		*len = cmsg->cmsg_len - CMSG_LEN(0);
+		return 1;
 	}
-	return -1;
+	return 0;
+}
+
+int rdsrs_msg_put_zcookies(struct sock *sk, struct msghdr *msg,
+			   const void *done, int len)
+{
+	int ret;
+
+	if (!msg->msg_control || !sock_flag(sk, SOCK_ZEROCOPY) ||
+	    msg->msg_controllen < CMSG_SPACE(len))
+		return 0;
+	ret = put_cmsg(msg, SOL_RDS, RDS_CMSG_ZCOPY_COMPLETION, len, (void *)done);
+	return ret ? ret : 1;
+}
+
+int rdsrs_sk_zerocopy(struct sock *sk)
+{
+	return sock_flag(sk, SOCK_ZEROCOPY);
 }
 
 long rdsrs_sk_wait(struct sock *sk, long timeo, _Bool (*cond)(void *arg), void *arg)

@@ -173,10 +173,21 @@ void rdsrs_msg_set_name(struct msghdr *msg, const unsigned char *name, int len);
 /* Adds @flags (MSG_TRUNC) to the flags recvmsg() returns. */
 void rdsrs_msg_add_flags(struct msghdr *msg, int flags);
 /*
- * The type of the first control message of level SOL_RDS in @msg, -1 when
- * there is none, or -EINVAL for a malformed control buffer.
+ * The @idx-th control message of level SOL_RDS in @msg (a kernel copy of
+ * the caller's control buffer): 1 with its type, data and data length set,
+ * 0 when there are fewer, -EINVAL when the buffer is malformed before it.
  */
-int rdsrs_msg_first_rds_cmsg(struct msghdr *msg);
+int rdsrs_msg_rds_cmsg(struct msghdr *msg, unsigned int idx, int *type,
+		       const unsigned char **data, unsigned long *len);
+/*
+ * Adds an RDS_CMSG_ZCOPY_COMPLETION of @len bytes at @done to @msg if the
+ * socket uses SO_ZEROCOPY and the caller gave room for it (upstream's
+ * rds_recvmsg_zcookie()): 1 if added, 0 if not, -errno.
+ */
+int rdsrs_msg_put_zcookies(struct sock *sk, struct msghdr *msg,
+			   const void *done, int len);
+/* Whether @sk has SO_ZEROCOPY set. */
+int rdsrs_sk_zerocopy(struct sock *sk);
 
 /*
  * Sleeps on @sk's wait queue until @cond(@arg) holds, a signal arrives or
