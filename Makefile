@@ -6,6 +6,7 @@
 #   make KDIR=/lib/modules/$(uname -r)/build   any Rust-enabled 6.12 tree
 #   make test             host tests + VM selftests (what CI runs)
 #   make check            rustfmt, and clippy over the module and the host crate
+#   make bench            benchmark raw TCP, the C module and ours in one VM (scripts/bench)
 
 # The cached test kernel (scripts/build-kernel builds it on first use).
 # Evaluated on first use only, and once.
@@ -14,7 +15,7 @@ KDIR ?= $(eval KDIR := $$(shell scripts/build-kernel))$(KDIR)
 TOOLCHAIN ?= $(eval TOOLCHAIN := $$(shell scripts/toolchain))$(TOOLCHAIN)
 KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) $(TOOLCHAIN)
 
-.PHONY: all modules clean test check clippy demo
+.PHONY: all modules clean test check clippy demo bench
 
 all: modules
 
@@ -31,6 +32,9 @@ test:
 
 demo:
 	scripts/demo
+
+bench:
+	scripts/bench
 
 # rustfmt over every Rust file (the crate root reaches them all), clippy over
 # the module as the kernel builds it (warnings are errors) and over the host crate.

@@ -5,6 +5,7 @@
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
+use crate::conn::MPATH_WORKERS;
 use crate::netns::NetState;
 use crate::proto::addr::Endpoint;
 
@@ -23,7 +24,10 @@ pub(crate) fn accept_all(net: &Arc<NetState>) {
         match listener.accept() {
             Ok(sock) => {
                 if let Err(e) = accept_one(net, sock) {
-                    pr_info!("refused an RDS/TCP connection: {:?}\n", e);
+                    // Network input: anyone can connect, so rate-limited.
+                    if crate::sys::net_ratelimit() {
+                        pr_info!("refused an RDS/TCP connection: {:?}\n", e);
+                    }
                 }
             }
             Err(_) => return,
@@ -42,14 +46,39 @@ fn accept_one(net: &Arc<NetState>, sock: crate::sys::tcp::AcceptedSock) -> Resul
         port: 0,
         scope_id: if local.is_link_local() { scope_id } else { 0 },
     };
-    let conn = net.conn(laddr, peer)?;
+    let paths = net.paths(laddr, peer)?;
     if peer >= local {
+        // We initiate every path; the peer only asks us to connect the first
+        // (`rds_tcp_accept_one_path()`).
         drop(sock);
-        conn.queue_conn();
+        if paths.peer.npaths() <= 1 {
+            paths.conns[0].queue_conn();
+        }
         return Ok(());
     }
+    // The path: the one the peer's source port names (our own initiators
+    // choose ports so, which keeps a path's sequence state with it across
+    // reconnections) if it is down, else the first path down, as upstream.
+    // With one path (or before the handshake), a new connection replaces
+    // the old: the peer reconnects only what it found broken.
+    let n = paths.peer.npaths().max(1);
+    let hinted = usize::from(sock.peer_port()?) % MPATH_WORKERS;
+    let index = if n == 1 {
+        0
+    } else if hinted < n && paths.conns[hinted].is_down() {
+        hinted
+    } else {
+        match paths.conns.iter().take(n).position(|c| c.is_down()) {
+            Some(i) => i,
+            None => return Err(EBUSY),
+        }
+    };
+    let conn = paths.conns[index].clone();
     let cfg = net.config();
     let tcp = sock.attach((cfg.tcp_sndbuf, cfg.tcp_rcvbuf), conn.clone())?;
     conn.accepted(tcp);
+    if paths.peer.npaths() == 0 {
+        conn.send_ping();
+    }
     Ok(())
 }

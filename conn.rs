@@ -129,12 +129,15 @@ impl OutMsg {
         )
     }
 
-    /// A pong to `dport` (`rds_send_pong()`); to a handshake probe it carries
-    /// the number of paths we use, one, and our generation number.
-    fn pong(dport: u16) -> Result<ListArc<Self>> {
+    /// A ping or pong (`rds_send_probe()`): empty, from `sport` to `dport`;
+    /// the handshake probe and its answer carry the number of paths we can
+    /// use and our generation number.
+    fn probe(sport: u16, dport: u16) -> Result<ListArc<Self>> {
         let mut h = Header::default();
-        if dport == PROBE_PORT {
-            h.add_extension(Ext::NPaths(1)).map_err(crate::proto_err)?;
+        if (sport == PROBE_PORT && dport == 0) || (sport == 0 && dport == PROBE_PORT) {
+            // CAST: a small constant.
+            h.add_extension(Ext::NPaths(MPATH_WORKERS as u16))
+                .map_err(crate::proto_err)?;
             h.add_extension(Ext::GenNum(sys::gen_num()))
                 .map_err(crate::proto_err)?;
         }
@@ -142,7 +145,7 @@ impl OutMsg {
             try_pin_init!(Self {
                 links <- ListLinks::new(),
                 seq: AtomicU64::new(0),
-                sport: 0,
+                sport,
                 dport,
                 exthdr: h.exthdr,
                 data: KVVec::new(),
@@ -195,6 +198,97 @@ impl OutMsg {
 
     fn sender_closed(&self) -> bool {
         self.sender.as_ref().is_some_and(|s| s.rds().is_closed())
+    }
+}
+
+/// `RDS_MPATH_WORKERS`: TCP connections (paths) per peer, at most.
+pub(crate) const MPATH_WORKERS: usize = 8;
+
+/// What the paths to one peer share (upstream's `struct rds_connection`
+/// fields beside `c_path[]`).
+#[pin_data]
+pub(crate) struct Peer {
+    /// Paths both sides use (`c_npaths`): 0 until the handshake told.
+    npaths: AtomicU32,
+    /// A handshake probe is out (`c_ping_triggered`).
+    ping_sent: AtomicBool,
+    /// The peer's generation number, 0 until known (`c_peer_gen_num`).
+    peer_gen: AtomicU32,
+    /// The peer's congestion map for its address, as it last sent it
+    /// (`c_fcong`).
+    #[pin]
+    fcong: SpinLock<KVVec<u8>>,
+}
+
+impl Peer {
+    fn new() -> Result<Arc<Self>> {
+        let map = KVVec::from_elem(0u8, cong::MAP_BYTES, GFP_KERNEL)?;
+        Arc::pin_init(
+            pin_init!(Self {
+                npaths: AtomicU32::new(0),
+                ping_sent: AtomicBool::new(false),
+                peer_gen: AtomicU32::new(0),
+                fcong <- kernel::new_spinlock!(map, "Peer::fcong"),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// Paths in use, 0 while unknown.
+    pub(crate) fn npaths(&self) -> usize {
+        self.npaths.load(Ordering::Acquire) as usize
+    }
+
+    /// Whether the peer's map says `port` is congested.
+    pub(crate) fn congested(&self, port: u16) -> bool {
+        cong::test(&self.fcong.lock(), port)
+    }
+}
+
+/// The paths to one peer from one local address: `conns[i]` is path `i`.
+pub(crate) struct Paths {
+    pub(crate) peer: Arc<Peer>,
+    pub(crate) conns: KVec<Arc<Conn>>,
+}
+
+impl Paths {
+    /// All paths, down, in namespace `net`.
+    pub(crate) fn new(net: &Arc<NetState>, laddr: Endpoint, faddr: Addr) -> Result<Arc<Self>> {
+        let peer = Peer::new()?;
+        let mut conns = KVec::with_capacity(MPATH_WORKERS, GFP_KERNEL)?;
+        for i in 0..MPATH_WORKERS {
+            // CAST: below MPATH_WORKERS.
+            conns.push(
+                Conn::new(net.clone(), laddr, faddr, i as u8, peer.clone())?,
+                GFP_KERNEL,
+            )?;
+        }
+        Ok(Arc::new(Self { peer, conns }, GFP_KERNEL)?)
+    }
+
+    /// The path for a message of `rs` (`rds_send_mprds_hash()`): a hash of
+    /// its bound port, so that one socket's messages keep their order. Before
+    /// the handshake, a send that would use another path than 0 sends the
+    /// probe and, unless non-blocking, waits for the answer (at most
+    /// `timeo`); a peer without multipath means path 0.
+    pub(crate) fn choose(&self, hash: u32, nonblock: bool, timeo: &mut i64) -> &Arc<Conn> {
+        let n = self.peer.npaths();
+        let width = if n == 0 { MPATH_WORKERS } else { n };
+        let mut path = hash as usize & (width - 1);
+        if n == 0 && path != 0 {
+            self.conns[0].send_ping();
+            if nonblock {
+                return &self.conns[0];
+            }
+            match sys::cong_wait(*timeo, || self.peer.npaths() != 0) {
+                Ok(left) => *timeo = left,
+                Err(_) => return &self.conns[0],
+            }
+            if self.peer.npaths() <= 1 {
+                path = 0;
+            }
+        }
+        &self.conns[path.min(MPATH_WORKERS - 1)]
     }
 }
 
@@ -262,9 +356,10 @@ pub(crate) struct Conn {
     inner: SpinLock<ConnInner>,
     #[pin]
     rx: Mutex<RxState>,
-    /// The peer's congestion map for `faddr`, as it last sent it (`c_fcong`).
-    #[pin]
-    fcong: SpinLock<KVVec<u8>>,
+    /// This path's index among the peer's paths.
+    pub(crate) index: u8,
+    /// What the paths to the peer share.
+    pub(crate) peer: Arc<Peer>,
     #[pin]
     send_work: Work<Conn, 0>,
     #[pin]
@@ -302,8 +397,13 @@ impl WorkItem<2> for Conn {
 
 impl Conn {
     /// A connection from `laddr` to `faddr` in namespace `net`, down.
-    pub(crate) fn new(net: Arc<NetState>, laddr: Endpoint, faddr: Addr) -> Result<Arc<Self>> {
-        let fcong = KVVec::from_elem(0u8, cong::MAP_BYTES, GFP_KERNEL)?;
+    fn new(
+        net: Arc<NetState>,
+        laddr: Endpoint,
+        faddr: Addr,
+        index: u8,
+        peer: Arc<Peer>,
+    ) -> Result<Arc<Self>> {
         Arc::pin_init(
             pin_init!(Self {
                 net,
@@ -321,7 +421,8 @@ impl Conn {
                     backoff_ms: 0,
                     map_queued: false,
                 }, "Conn::inner"),
-                fcong <- kernel::new_spinlock!(fcong, "Conn::fcong"),
+                index,
+                peer,
                 rx <- kernel::new_mutex!(RxState {
                     gen: 0,
                     reasm: Reassembler::new(),
@@ -343,9 +444,61 @@ impl Conn {
         self.laddr.addr < self.faddr
     }
 
-    /// Whether the peer's map says `port` is congested.
-    pub(crate) fn peer_congested(&self, port: u16) -> bool {
-        cong::test(&self.fcong.lock(), port)
+    /// Whether the path has no TCP connection (`RDS_CONN_DOWN`).
+    pub(crate) fn is_down(&self) -> bool {
+        self.inner.lock().sock.is_none()
+    }
+
+    /// Sends the handshake probe on this path, once until answered
+    /// (`rds_send_ping()`): a ping from `RDS_FLAG_PROBE_PORT` to port 0 with
+    /// our number of paths and generation.
+    pub(crate) fn send_ping(self: &Arc<Self>) {
+        if self.peer.ping_sent.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        match OutMsg::probe(PROBE_PORT, 0) {
+            Ok(m) => {
+                let _ = self.enqueue(m);
+            }
+            Err(_) => self.peer.ping_sent.store(false, Ordering::Release),
+        }
+    }
+
+    /// The handshake's extension headers from the peer (`rds_recv_hs_exthdrs()`)
+    /// and what follows (`rds_start_mprds()`): the smaller address connects
+    /// every path.
+    fn handshake(self: &Arc<Self>, h: &Header) {
+        let mut npaths = None;
+        let mut gen = 0;
+        for e in h.extensions() {
+            match e {
+                Ext::NPaths(n) => npaths = Some(usize::from(n).min(MPATH_WORKERS)),
+                Ext::GenNum(g) => gen = g,
+                _ => {}
+            }
+        }
+        let cur = self.peer.npaths();
+        // CAST: at most MPATH_WORKERS.
+        let n = npaths.unwrap_or(cur).max(1);
+        self.peer.npaths.store(n as u32, Ordering::Release);
+        self.peer.ping_sent.store(false, Ordering::Release);
+        if gen != 0 {
+            let old = self.peer.peer_gen.swap(gen, Ordering::AcqRel);
+            if old != 0 && old != gen {
+                // The peer restarted: its sequence numbers start again.
+                self.net.peer_restarted(&self.laddr, &self.faddr);
+            }
+        }
+        // Wake senders waiting for the handshake.
+        sys::cong_wake();
+        if n > 1 && self.initiator() {
+            self.net.connect_paths(&self.laddr, &self.faddr, n);
+        }
+    }
+
+    /// Forgets the peer's receive sequence (it restarted).
+    pub(crate) fn reset_rx_seq(&self) {
+        self.rx.lock().seq.reset();
     }
 
     /// Sends our congestion map for `laddr` once the connection is up.
@@ -439,7 +592,7 @@ impl Conn {
     /// the initiator, or it has messages for a peer that has not connected.
     fn retry(self: &Arc<Self>) {
         let queued = !self.inner.lock().send_queue.is_empty();
-        if self.initiator() || queued {
+        if self.initiator() || (queued && self.index == 0) {
             self.queue_conn();
         }
     }
@@ -462,6 +615,11 @@ impl Conn {
     /// Opens a TCP connection to the peer, after the backoff delay when earlier
     /// attempts failed (`rds_queue_reconnect()`).
     fn connect(self: Arc<Self>) {
+        // Paths past the first wait for the handshake (rds_tcp_conn_path_connect()),
+        // and only the smaller address makes them.
+        if self.index > 0 && (self.peer.npaths() < 2 || !self.initiator()) {
+            return;
+        }
         let cfg = self.net.config();
         let delay = {
             let mut inner = self.inner.lock();
@@ -480,6 +638,7 @@ impl Conn {
             &self.laddr.addr,
             &self.faddr,
             self.laddr.scope_id,
+            self.index,
             (cfg.tcp_sndbuf, cfg.tcp_rcvbuf),
             self.clone(),
         );
@@ -908,7 +1067,7 @@ impl Conn {
             // (`rds_tcp_cong_recv()`); a map of the wrong size is ignored.
             if data.len() == cong::MAP_BYTES {
                 let mut data = data;
-                core::mem::swap(&mut *self.fcong.lock(), &mut data);
+                core::mem::swap(&mut *self.peer.fcong.lock(), &mut data);
                 sys::stat_inc(Stat::CongUpdateReceived);
                 self.net.cong_map_updated(!0);
             }
@@ -927,16 +1086,21 @@ impl Conn {
             // A ping from port 0 gets no answer.
             sys::stat_inc(Stat::RecvPing);
             if h.sport != 0 {
-                if let Ok(pong) = OutMsg::pong(h.sport) {
+                if let Ok(pong) = OutMsg::probe(0, h.sport) {
                     if self.enqueue(pong).is_ok() {
                         sys::stat_inc(Stat::SendPong);
                     }
                 }
             }
+            if h.sport == PROBE_PORT {
+                // A handshake probe: it says how many paths the peer has.
+                self.handshake(&h);
+            }
             return;
         }
         if h.dport == PROBE_PORT && h.sport == 0 {
-            // A handshake pong: we send no probes, having one path.
+            // The answer to our handshake probe.
+            self.handshake(&h);
             return;
         }
         let src = Endpoint {
@@ -972,13 +1136,13 @@ pub(crate) fn send(
     conn.enqueue(m)
 }
 
-/// The namespace's connection from `src`'s address to `dest`'s, created
-/// (down) if needed.
-pub(crate) fn conn_to(net: &Arc<NetState>, src: Endpoint, dest: Endpoint) -> Result<Arc<Conn>> {
+/// The namespace's paths from `src`'s address to `dest`'s, created (down)
+/// if needed.
+pub(crate) fn paths_to(net: &Arc<NetState>, src: Endpoint, dest: Endpoint) -> Result<Arc<Paths>> {
     let laddr = Endpoint {
         port: 0,
         scope_id: dest.scope_id,
         ..src
     };
-    net.conn(laddr, dest.addr)
+    net.paths(laddr, dest.addr)
 }

@@ -100,7 +100,13 @@ fn collect(sk: &Sock, kind: Kind, out: &mut Records) -> Result {
             }
         }
         Kind::Connections { v6 } => {
-            for c in net.conns().iter().filter(|c| shown(&c.faddr)) {
+            // One per peer, as upstream: its first path speaks for it.
+            let peers = net.peers();
+            for c in peers
+                .iter()
+                .map(|p| &p.conns[0])
+                .filter(|c| shown(&c.faddr))
+            {
                 let s = c.snapshot();
                 let ci = info::ConnectionInfo {
                     next_tx_seq: s.next_tx_seq,
@@ -109,6 +115,21 @@ fn collect(sk: &Sock, kind: Kind, out: &mut Records) -> Result {
                     faddr: c.faddr,
                     transport: Transport::Tcp.name(),
                     flags: s.flags,
+                    tos: 0,
+                };
+                out.add(&info::connection(&ci, v6))?;
+            }
+            for ((laddr, faddr), next) in net.loop_pairs()?.iter() {
+                if !shown(faddr) {
+                    continue;
+                }
+                let ci = info::ConnectionInfo {
+                    next_tx_seq: *next,
+                    next_rx_seq: *next,
+                    laddr: *laddr,
+                    faddr: *faddr,
+                    transport: Transport::Loop.name(),
+                    flags: info::CONN_FLAG_CONNECTED,
                     tos: 0,
                 };
                 out.add(&info::connection(&ci, v6))?;

@@ -12,7 +12,7 @@ use kernel::sync::{Arc, SpinLock};
 use kernel::types::ARef;
 use kernel::workqueue::{Work, WorkItem};
 
-use crate::conn::Conn;
+use crate::conn::{Conn, Paths};
 use crate::proto::addr::{Addr, Endpoint};
 use crate::sys::tcp::{self, NetRef, TcpSock};
 use crate::sys::{self, RdsRef, Sock};
@@ -36,7 +36,7 @@ struct Inner {
     /// The namespace is going away (`net_exit` has started).
     dead: bool,
     listener: Option<Arc<TcpSock>>,
-    conns: RBTree<(Endpoint, Addr), Arc<Conn>>,
+    conns: RBTree<(Endpoint, Addr), Arc<Paths>>,
 }
 
 /// Per network namespace state.
@@ -53,6 +53,11 @@ pub(crate) struct NetState {
     /// `RDS_INFO_*` socket lists report.
     #[pin]
     socks: SpinLock<RBTree<usize, ARef<Sock>>>,
+    /// (source, destination) address pairs that exchanged messages in memory,
+    /// with the next sequence number: upstream makes a loop-transport
+    /// connection for each, which `RDS_INFO_CONNECTIONS` lists.
+    #[pin]
+    loops: SpinLock<RBTree<(Addr, Addr), u64>>,
     #[pin]
     accept_work: Work<NetState, 0>,
 }
@@ -82,6 +87,7 @@ impl NetState {
                     conns: RBTree::new(),
                 }, "NetState::inner"),
                 socks <- kernel::new_spinlock!(RBTree::new(), "NetState::socks"),
+                loops <- kernel::new_spinlock!(RBTree::new(), "NetState::loops"),
                 accept_work <- kernel::new_work!("NetState::accept_work"),
             }),
             GFP_KERNEL,
@@ -132,18 +138,87 @@ impl NetState {
         }
     }
 
-    /// The current connections, cloned out of the lock.
+    /// The current connections (every path), cloned out of the lock.
     fn conns_snapshot(&self) -> KVec<Arc<Conn>> {
         let mut conns = KVec::new();
-        let inner = self.inner.lock();
-        for c in inner.conns.values() {
-            // Without memory for the list, the rest is handled later: their
-            // messages go when acknowledged or at the next reset.
-            if conns.push(c.clone(), GFP_ATOMIC).is_err() {
-                break;
+        for p in self.peers().iter() {
+            for c in p.conns.iter() {
+                // Without memory for the list, the rest is handled later: their
+                // messages go when acknowledged or at the next reset.
+                if conns.push(c.clone(), GFP_KERNEL).is_err() {
+                    return conns;
+                }
             }
         }
         conns
+    }
+
+    /// The sequence number of the next message from `src` to `dst` through
+    /// memory, counting the pair in if it is new.
+    pub(crate) fn loop_seq(&self, src: &Addr, dst: &Addr) -> Result<u64> {
+        let key = (*src, *dst);
+        if let Some(s) = self.loops.lock().get_mut(&key) {
+            *s += 1;
+            return Ok(*s - 1);
+        }
+        let node = RBTreeNodeReservation::new(GFP_KERNEL)?;
+        let mut loops = self.loops.lock();
+        if let Some(s) = loops.get_mut(&key) {
+            *s += 1;
+            return Ok(*s - 1);
+        }
+        // Sequence numbers start at 1, as on every upstream connection.
+        loops.insert(node.into_node(key, 2));
+        Ok(1)
+    }
+
+    /// The in-memory pairs and their next sequence numbers.
+    pub(crate) fn loop_pairs(&self) -> Result<KVec<((Addr, Addr), u64)>> {
+        let n = self.loops.lock().iter().count();
+        let mut v = KVec::with_capacity(n + 16, GFP_KERNEL)?;
+        for (k, s) in self.loops.lock().iter().take(n + 16) {
+            // Within the capacity reserved above: no allocation.
+            v.push((*k, *s), GFP_ATOMIC)?;
+        }
+        Ok(v)
+    }
+
+    /// The current peers and their paths, cloned out of the lock.
+    pub(crate) fn peers(&self) -> KVec<Arc<Paths>> {
+        let mut peers = KVec::new();
+        let inner = self.inner.lock();
+        for p in inner.conns.values() {
+            if peers.push(p.clone(), GFP_ATOMIC).is_err() {
+                break;
+            }
+        }
+        peers
+    }
+
+    /// The paths from `laddr` to `faddr`, if known.
+    fn paths_if_any(&self, laddr: &Endpoint, faddr: &Addr) -> Option<Arc<Paths>> {
+        self.inner.lock().conns.get(&(*laddr, *faddr)).cloned()
+    }
+
+    /// The handshake says `n` paths: connects those that are down
+    /// (`rds_start_mprds()`).
+    pub(crate) fn connect_paths(&self, laddr: &Endpoint, faddr: &Addr, n: usize) {
+        if let Some(p) = self.paths_if_any(laddr, faddr) {
+            for c in p.conns.iter().take(n) {
+                if c.is_down() {
+                    c.queue_conn();
+                }
+            }
+        }
+    }
+
+    /// The peer at `faddr` restarted: every path forgets its receive sequence.
+    pub(crate) fn peer_restarted(&self, laddr: &Endpoint, faddr: &Addr) {
+        if let Some(p) = self.paths_if_any(laddr, faddr) {
+            for c in p.conns.iter() {
+                c.reset_rx_seq();
+            }
+        }
     }
 
     /// Reconnects every connection, which then uses the current buffer sizes
@@ -167,12 +242,12 @@ impl NetState {
 
     /// The connection from `laddr` to `faddr`, created down if there is none
     /// (`rds_conn_create()`).
-    pub(crate) fn conn(self: &Arc<Self>, laddr: Endpoint, faddr: Addr) -> Result<Arc<Conn>> {
+    pub(crate) fn paths(self: &Arc<Self>, laddr: Endpoint, faddr: Addr) -> Result<Arc<Paths>> {
         let key = (laddr, faddr);
         if let Some(c) = self.inner.lock().conns.get(&key) {
             return Ok(c.clone());
         }
-        let fresh = Conn::new(self.clone(), laddr, faddr)?;
+        let fresh = Paths::new(self, laddr, faddr)?;
         let node = RBTreeNodeReservation::new(GFP_KERNEL)?;
         let mut inner = self.inner.lock();
         if inner.dead {
@@ -237,11 +312,11 @@ impl NetState {
     }
 
     /// A port of local address `addr` became congested or uncongested: the
-    /// peers connected to `addr` are sent the map.
+    /// peers connected to `addr` are sent the map, on their first path.
     pub(crate) fn local_cong_changed(&self, addr: &Addr) {
-        for c in self.conns_snapshot().iter() {
-            if c.laddr.addr == *addr {
-                c.queue_map();
+        for p in self.peers().iter() {
+            if p.conns[0].laddr.addr == *addr {
+                p.conns[0].queue_map();
             }
         }
     }
@@ -261,8 +336,10 @@ impl NetState {
             (inner.listener.take(), core::mem::take(&mut inner.conns))
         };
         drop(listener);
-        for c in conns.values() {
-            c.kill();
+        for p in conns.values() {
+            for c in p.conns.iter() {
+                c.kill();
+            }
         }
         // Work that cloned a socket before the kill drops it here, while the
         // namespace is still whole.

@@ -223,20 +223,24 @@ fn tcp_queue(
     mut timeo: i64,
 ) -> Result {
     let rs = sk.rds();
-    let conn = conn::conn_to(rs.net(), src, dest)?;
+    let paths = conn::paths_to(rs.net(), src, dest)?;
+    let conn = paths
+        .choose(rs.mpath_hash(src.port), nonblock, &mut timeo)
+        .clone();
     // The peer's congestion map first (`rds_cong_wait()`).
-    while conn.peer_congested(dest.port) {
+    let peer = &paths.peer;
+    while peer.congested(dest.port) {
         if nonblock {
             rs.cong_enobufs(dest.port);
             // An update may have come meanwhile.
-            if !conn.peer_congested(dest.port) {
+            if !peer.congested(dest.port) {
                 break;
             }
             sys::stat_inc(Stat::CongSendError);
             return Err(errno::enobufs());
         }
         sys::stat_inc(Stat::CongSendBlocked);
-        timeo = sys::cong_wait(timeo, || !conn.peer_congested(dest.port))?;
+        timeo = sys::cong_wait(timeo, || !peer.congested(dest.port))?;
     }
     let len = data.len();
     let limit = sk.sndbuf() / 2;
@@ -269,6 +273,8 @@ fn loop_xmit(
     nonblock: bool,
     mut timeo: i64,
 ) -> Result {
+    // The pair's "connection" exists from the first message, delivered or not.
+    let seq = sender.rds().net().loop_seq(&src.addr, &dest.addr)?;
     if dest.port == 0 && tcp::ping_enable() {
         // A ping: the pong, empty and from port 0, goes back to the sender
         // (`rds_send_pong()` over the loop transport). Port 0 pings get none.
@@ -304,6 +310,7 @@ fn loop_xmit(
     }
     // CAST: checked against MAX_MSG_SIZE by the caller.
     let hdr = Header {
+        sequence: seq,
         len: data.len() as u32,
         sport: src.port,
         dport: dest.port,

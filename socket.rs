@@ -16,7 +16,7 @@ use crate::proto::addr::{self, Endpoint};
 use crate::proto::cong;
 use crate::proto_err;
 use crate::recv::RecvQueue;
-use crate::sys::{consts, errno, Sock};
+use crate::sys::{self, consts, errno, Sock};
 use crate::zcopy::ZcopyQueue;
 
 /// The transport a socket is attached to (`rs_transport`): set by bind(), or
@@ -62,6 +62,20 @@ pub(crate) struct SockInner {
     link: Option<RBTreeNodeReservation<usize, ARef<Sock>>>,
 }
 
+/// A socket's congestion monitoring (`RDS_CONG_MONITOR`).
+#[derive(Default)]
+pub(crate) struct CongMonitor {
+    /// The option is set.
+    pub(crate) on: AtomicBool,
+    /// Ports (`RDS_CONG_MONITOR_MASK()` bits) this socket found congested
+    /// (`rs_cong_mask`), and those since updated, not yet reported
+    /// (`rs_cong_notify`).
+    mask: AtomicU64,
+    notify: AtomicU64,
+    /// The congestion generation the socket last polled (`rs_cong_track`).
+    seen: AtomicU32,
+}
+
 /// The RDS state of one socket (upstream's `struct rds_sock` minus the `struct sock`).
 ///
 /// Lock order: `inner`, then `recv`.
@@ -86,17 +100,13 @@ pub(crate) struct RdsSock {
     closed: AtomicBool,
     /// A message was sent (upstream: `rs_conn` is set): the tos is fixed.
     sent: AtomicBool,
+    /// Random per socket: mixes the bound port into a path choice
+    /// (`rs_hash_initval`).
+    hash_init: u32,
     /// `RDS_RECVERR`.
     pub(crate) recverr: AtomicBool,
-    /// `RDS_CONG_MONITOR`.
-    pub(crate) cong_monitor: AtomicBool,
-    /// Ports (`RDS_CONG_MONITOR_MASK()` bits) this monitoring socket found
-    /// congested (`rs_cong_mask`), and those since updated, not yet reported
-    /// (`rs_cong_notify`).
-    cong_mask: AtomicU64,
-    cong_notify: AtomicU64,
-    /// The congestion generation the socket last polled (`rs_cong_track`).
-    cong_seen: AtomicU32,
+    /// Congestion monitoring (`RDS_CONG_MONITOR`).
+    pub(crate) cong: CongMonitor,
     /// `SO_RDS_MSG_RXPATH_LATENCY`: the number of trace points in byte 0,
     /// the points (`enum rds_message_rxpath_latency`) in bytes 1 to 3.
     pub(crate) rx_traces: AtomicU32,
@@ -125,11 +135,9 @@ impl RdsSock {
             snd_bytes: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
             sent: AtomicBool::new(false),
+            hash_init: u32::from(sys::random_u16()) << 16 | u32::from(sys::random_u16()),
             recverr: AtomicBool::new(false),
-            cong_monitor: AtomicBool::new(false),
-            cong_mask: AtomicU64::new(0),
-            cong_notify: AtomicU64::new(0),
-            cong_seen: AtomicU32::new(0),
+            cong: CongMonitor::default(),
             rx_traces: AtomicU32::new(0),
         })
     }
@@ -157,18 +165,19 @@ impl RdsSock {
 
     /// `RDS_CONG_MONITOR` on or off; off forgets what was pending.
     pub(crate) fn set_cong_monitor(&self, on: bool) {
-        self.cong_monitor.store(on, Ordering::Relaxed);
+        self.cong.on.store(on, Ordering::Relaxed);
         if !on {
-            self.cong_mask.store(0, Ordering::Relaxed);
-            self.cong_notify.store(0, Ordering::Relaxed);
+            self.cong.mask.store(0, Ordering::Relaxed);
+            self.cong.notify.store(0, Ordering::Relaxed);
         }
     }
 
     /// A send to `port` got `ENOBUFS`: a monitoring socket is told when the
     /// port's map is next updated.
     pub(crate) fn cong_enobufs(&self, port: u16) {
-        if self.cong_monitor.load(Ordering::Relaxed) {
-            self.cong_mask
+        if self.cong.on.load(Ordering::Relaxed) {
+            self.cong
+                .mask
                 .fetch_or(cong::monitor_mask(port), Ordering::AcqRel);
         }
     }
@@ -176,29 +185,35 @@ impl RdsSock {
     /// A congestion map was updated for the ports in `portmask`: returns
     /// whether the socket now has something to report (and must be woken).
     pub(crate) fn cong_notify(&self, portmask: u64) -> bool {
-        if !self.cong_monitor.load(Ordering::Relaxed) {
+        if !self.cong.on.load(Ordering::Relaxed) {
             return false;
         }
-        let hit = self.cong_mask.fetch_and(!portmask, Ordering::AcqRel) & portmask;
-        self.cong_notify.fetch_or(hit, Ordering::AcqRel) | hit != 0
+        let hit = self.cong.mask.fetch_and(!portmask, Ordering::AcqRel) & portmask;
+        self.cong.notify.fetch_or(hit, Ordering::AcqRel) | hit != 0
     }
 
     /// The ports to report in `RDS_CMSG_CONG_UPDATE`, now reported.
     pub(crate) fn take_cong_notify(&self) -> u64 {
-        if self.cong_notify.load(Ordering::Relaxed) == 0 {
+        if self.cong.notify.load(Ordering::Relaxed) == 0 {
             return 0;
         }
-        self.cong_notify.swap(0, Ordering::AcqRel)
+        self.cong.notify.swap(0, Ordering::AcqRel)
     }
 
     /// Whether a congestion update waits to be reported.
     pub(crate) fn cong_notify_pending(&self) -> bool {
-        self.cong_notify.load(Ordering::Relaxed) != 0
+        self.cong.notify.load(Ordering::Relaxed) != 0
     }
 
     /// The transport the socket is attached to, if any.
     pub(crate) fn transport(&self) -> Option<Transport> {
         self.inner.lock().transport
+    }
+
+    /// The hash that picks this socket's path (`RDS_MPATH_HASH()`): one
+    /// bound port, one path, so that its messages stay in order.
+    pub(crate) fn mpath_hash(&self, port: u16) -> u32 {
+        (u32::from(port) ^ self.hash_init).wrapping_mul(0x9e37_79b1) >> 16
     }
 
     /// Records that the socket sent a message.
@@ -315,11 +330,11 @@ impl RdsSock {
     /// poll(2): port of `rds_poll()`.
     pub(crate) fn poll(&self, sndbuf: usize) -> u32 {
         let mut mask = 0;
-        if self.cong_monitor.load(Ordering::Relaxed) {
+        if self.cong.on.load(Ordering::Relaxed) {
             // A map update shows as readable "for historical reasons", and as
             // EPOLLWRBAND.
             let gen = self.net.rds().cong_gen.load(Ordering::Acquire);
-            if self.cong_seen.swap(gen, Ordering::AcqRel) != gen {
+            if self.cong.seen.swap(gen, Ordering::AcqRel) != gen {
                 mask |= consts::EPOLLIN | consts::EPOLLRDNORM | consts::EPOLLWRBAND;
             }
         }

@@ -8,13 +8,16 @@ end marker before closing (closing drops what is not yet acknowledged).
     selftests/interop_exchange.py N      # uses $RDS_SELF, $RDS_PEER
 """
 
+import errno
 import hashlib
 import os
 import socket
+import subprocess
 import sys
 import threading
+import time
 
-from rds_helpers import Tap
+from rds_helpers import Tap, info_count
 
 n = int(sys.argv[1]) if len(sys.argv) > 1 else 100000
 me, peer = os.environ["RDS_SELF"], os.environ["RDS_PEER"]
@@ -27,6 +30,8 @@ def payload(src, i):
     return i.to_bytes(4, "big") + hashlib.sha256(f"{src} {i}".encode()).digest() * (size // 32 + 1)
 
 
+# Room for the 4 MiB receive buffer asked for below.
+subprocess.run(["sysctl", "-qw", "net.core.rmem_max=8388608", "net.core.wmem_max=8388608"], check=True)
 s = socket.socket(socket.AF_RDS, socket.SOCK_SEQPACKET)
 s.bind((me, 4000))
 s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
@@ -47,10 +52,26 @@ for _ in range(600):
 sync.sendto(b"ready", (peer, 4002))
 
 
+congested = [0]
+
+
 def send_all():
+    # The socket has a timeout, so Python makes it non-blocking: a congested
+    # peer port is ENOBUFS, to be waited out (bounded: 10 minutes a message).
     try:
         for i in range(n):
-            s.sendto(payload(me, i), (peer, 4000))
+            data = payload(me, i)
+            for _ in range(120000):
+                try:
+                    s.sendto(data, (peer, 4000))
+                    break
+                except OSError as e:
+                    if e.errno != errno.ENOBUFS:
+                        raise
+                    congested[0] += 1
+                    time.sleep(0.005)
+            else:
+                raise OSError(errno.ENOBUFS, f"message {i}: peer port congested for 10 minutes")
     except OSError as e:
         err.append(e)
 
@@ -72,7 +93,7 @@ try:
 except OSError as e:
     bad = bad or f"after {received}: {e}"
 t.join()
-tap.check(not err, f"sent {n} messages to {peer}", err)
+tap.check(not err, f"sent {n} messages to {peer} (ENOBUFS {congested[0]} times)", err)
 tap.check(received == n and bad is None and want.digest() == got.digest(),
           f"received {received}/{n} from {peer}, in order, intact", bad)
 
@@ -85,6 +106,16 @@ try:
 except OSError as e:
     pong = e
 tap.check(pong == (b"", (peer, 0)), f"ping to {peer} port 0 is answered", pong)
+
+# Multipath: after the handshake, the smaller address connects all 8 paths
+# (RDS_MPATH_WORKERS), which RDS_INFO_TCP_SOCKETS lists.
+paths = 0
+for _ in range(300):
+    paths = info_count(s, 10007, 41)
+    if paths >= 8:
+        break
+    time.sleep(0.1)
+tap.check(paths == 8, f"RDS_INFO_TCP_SOCKETS lists {paths} TCP connections to {peer} (8 paths)")
 
 # End marker both ways, so neither closes while the other still receives.
 s.sendto(b"end", (peer, 4000))

@@ -131,3 +131,14 @@ def module_refcnt(name):
     """References held on module `name`: every RDS socket holds some."""
     with open(f"/sys/module/{name}/refcnt") as f:
         return int(f.read())
+
+
+def info_count(sock, opt, each):
+    """Records of getsockopt(SOL_RDS, RDS_INFO_* `opt`) of `each` bytes: the
+    length a zero-length probe is told it needs (ENOSPC), divided."""
+    ln = ctypes.c_int(0)
+    buf = ctypes.create_string_buffer(1)
+    r = libc.getsockopt(sock.fileno(), 276, opt, buf, ctypes.byref(ln))
+    if r < 0 and ctypes.get_errno() != errno.ENOSPC:
+        raise OSError(ctypes.get_errno(), f"getsockopt RDS_INFO {opt}")
+    return ln.value // each

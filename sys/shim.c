@@ -911,9 +911,39 @@ static int rdsrs_sockaddr(const unsigned char addr[16], unsigned int scope_id,
 	}
 }
 
+/*
+ * Binds @sock to @laddr with a local port whose remainder modulo
+ * RDSRS_MPATH_WORKERS is @path, so that the peer can tell which path a
+ * connection is; any port when none such is free after a few tries.
+ */
+static int rdsrs_tcp_bind_path(struct net *net, struct socket *sock,
+			       const unsigned char laddr[16],
+			       unsigned int scope_id, unsigned int path)
+{
+	struct sockaddr_storage ss;
+	int lo, hi, len, i, ret;
+
+	inet_get_local_port_range(net, &lo, &hi);
+	for (i = 0; i < 16 && hi - lo >= RDSRS_MPATH_WORKERS; i++) {
+		int port = lo + get_random_u32_below(hi - lo + 1);
+
+		port += (path - port % RDSRS_MPATH_WORKERS + RDSRS_MPATH_WORKERS) %
+			RDSRS_MPATH_WORKERS;
+		if (port > hi)
+			port -= RDSRS_MPATH_WORKERS;
+		len = rdsrs_sockaddr(laddr, scope_id, port, &ss);
+		ret = kernel_bind(sock, (struct sockaddr *)&ss, len);
+		if (ret != -EADDRINUSE)
+			return ret;
+	}
+	len = rdsrs_sockaddr(laddr, scope_id, 0, &ss);
+	return kernel_bind(sock, (struct sockaddr *)&ss, len);
+}
+
 int rdsrs_tcp_connect(struct net *net, const unsigned char laddr[16],
 		      const unsigned char faddr[16], unsigned int scope_id,
-		      int sndbuf, int rcvbuf, void *owner, struct socket **out)
+		      unsigned int path, int sndbuf, int rcvbuf, void *owner,
+		      struct socket **out)
 {
 	struct sockaddr_storage ss;
 	struct socket *sock;
@@ -924,7 +954,7 @@ int rdsrs_tcp_connect(struct net *net, const unsigned char laddr[16],
 	if (ret < 0)
 		return ret;
 	rdsrs_tcp_tune(sock, sndbuf, rcvbuf);
-	ret = kernel_bind(sock, (struct sockaddr *)&ss, len);
+	ret = rdsrs_tcp_bind_path(net, sock, laddr, scope_id, path);
 	if (ret)
 		goto err;
 	ret = rdsrs_tcp_set_callbacks(sock, owner, false);

@@ -39,6 +39,7 @@ enum {
 	RDSRS_EPOLLWRBAND	= 0x200,
 	RDSRS_SOL_RDS		= 276,
 	RDSRS_TCP_PORT		= 16385,
+	RDSRS_MPATH_WORKERS	= 8,
 	RDSRS_ENOIOCTLCMD	= 515,
 	RDSRS_CMSG_RXPATH_LATENCY = 11,
 	RDSRS_RX_TRACE_MAX	= 3,
@@ -217,12 +218,14 @@ int rdsrs_tcp_accept(struct socket *listener, struct socket **out);
 int rdsrs_tcp_names(struct socket *sock, unsigned char local[16],
 		    unsigned char peer[16], unsigned int *scope_id);
 /*
- * Creates a socket bound to @laddr and starts connecting it to @faddr on
- * RDSRS_TCP_PORT without blocking; @sndbuf/@rcvbuf > 0 set buffer sizes.
+ * Creates a socket bound to @laddr, on a port that names path @path modulo
+ * RDSRS_MPATH_WORKERS when one is free, and starts connecting it to @faddr
+ * on RDSRS_TCP_PORT without blocking; @sndbuf/@rcvbuf > 0 set buffer sizes.
  */
 int rdsrs_tcp_connect(struct net *net, const unsigned char laddr[16],
 		      const unsigned char faddr[16], unsigned int scope_id,
-		      int sndbuf, int rcvbuf, void *owner, struct socket **out);
+		      unsigned int path, int sndbuf, int rcvbuf, void *owner,
+		      struct socket **out);
 /* Installs the callbacks on an accepted socket, and tunes it. */
 void rdsrs_tcp_attach(struct socket *sock, void *owner, int sndbuf, int rcvbuf);
 /* Removes the callbacks, aborts the connection (RST) and releases @sock. */

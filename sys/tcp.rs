@@ -143,6 +143,7 @@ impl TcpSock {
         laddr: &Addr,
         faddr: &Addr,
         scope_id: u32,
+        path: u8,
         bufs: (i32, i32),
         owner: Arc<Conn>,
     ) -> Result<Arc<Self>> {
@@ -155,6 +156,7 @@ impl TcpSock {
                     laddr.0.as_ptr(),
                     faddr.0.as_ptr(),
                     scope_id,
+                    u32::from(path),
                     bufs.0,
                     bufs.1,
                     o,
@@ -287,6 +289,19 @@ impl AcceptedSock {
             ffi::rdsrs_tcp_names(self.0.as_ptr(), l.as_mut_ptr(), p.as_mut_ptr(), &mut scope)
         })?;
         Ok((Addr(l), Addr(p), scope))
+    }
+
+    /// The peer's TCP port.
+    pub(crate) fn peer_port(&self) -> Result<u16> {
+        let mut i = ffi::rdsrs_tcp_info {
+            lport: 0,
+            pport: 0,
+            srtt_us: 0,
+            rttvar_us: 0,
+        };
+        // SAFETY: `self.0` is live; `i` is writable for the call.
+        unsafe { ffi::rdsrs_tcp_info(self.0.as_ptr(), &mut i) };
+        Ok(i.pport)
     }
 
     /// Installs the callbacks for `owner` and tunes the buffers.
