@@ -59,11 +59,16 @@ fn accept_one(net: &Arc<NetState>, sock: crate::sys::tcp::AcceptedSock) -> Resul
     // The path: the one the peer's source port names (our own initiators
     // choose ports so, which keeps a path's sequence state with it across
     // reconnections) if it is down, else the first path down, as upstream.
-    // With one path (or before the handshake), a new connection replaces
-    // the old: the peer reconnects only what it found broken.
+    // With one path (or before the handshake), the connection is path 0: it
+    // replaces one that is broken, or that the port names (the peer
+    // reconnects only what it found broken); anything else may be a later
+    // path racing the handshake, refused as upstream refuses it.
     let n = paths.peer.npaths().max(1);
     let hinted = usize::from(sock.peer_port()?) % MPATH_WORKERS;
     let index = if n == 1 {
+        if hinted != 0 && paths.conns[0].is_established() {
+            return Err(EBUSY);
+        }
         0
     } else if hinted < n && paths.conns[hinted].is_down() {
         hinted

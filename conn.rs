@@ -444,6 +444,12 @@ impl Conn {
         self.laddr.addr < self.faddr
     }
 
+    /// Whether the path's TCP connection is established.
+    pub(crate) fn is_established(&self) -> bool {
+        let sock = self.inner.lock().sock.clone();
+        sock.is_some_and(|s| s.state() == TcpState::Established)
+    }
+
     /// Whether the path has no TCP connection (`RDS_CONN_DOWN`).
     pub(crate) fn is_down(&self) -> bool {
         self.inner.lock().sock.is_none()

@@ -16,7 +16,7 @@ import socket
 import struct
 import time
 
-from rds_helpers import Netns, Tap, sh
+from rds_helpers import Tap, veth_namespaces
 
 SOL_RDS = 276
 RDS_CONG_MONITOR = 6
@@ -49,13 +49,9 @@ def send_until_enobufs(tx, first, limit_s=60):
     return i, False
 
 
-a, b = Netns("rdsA"), Netns("rdsB")
+a, b = None, None
 try:
-    sh("ip link add veth-a netns rdsA type veth peer name veth-b netns rdsB")
-    for ns, dev, v4 in [(a, "veth-a", "192.0.2.1"), (b, "veth-b", "192.0.2.2")]:
-        ns.run("ip link set lo up")
-        ns.run(f"ip link set {dev} up")
-        ns.run(f"ip addr add {v4}/24 dev {dev}")
+    a, b = veth_namespaces()
     with a:
         tx = socket.socket(socket.AF_RDS, socket.SOCK_SEQPACKET)
     with b:
@@ -117,6 +113,7 @@ try:
     tx.close()
     rx.close()
 finally:
-    a.delete()
-    b.delete()
+    for ns in (a, b):
+        if ns:
+            ns.delete()
 tap.finish()

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """Helpers shared by the Python selftests: TAP output, raw socket calls through
-libc (to pass any address bytes and length) and network namespaces."""
+libc (to pass any address bytes and length), network namespaces and killing TCP
+connections through sock_diag (an in-process `ss -K`)."""
 
 import ctypes
 import ctypes.util
@@ -122,6 +123,109 @@ class Netns:
         subprocess.run(f"ip netns del {self.name}", shell=True, check=False)
 
 
+# NETLINK_SOCK_DIAG, from include/uapi/linux/{netlink,sock_diag,inet_diag}.h.
+NETLINK_SOCK_DIAG = 4
+SOCK_DIAG_BY_FAMILY = 20
+SOCK_DESTROY = 21
+NLMSG_ERROR = 2
+NLMSG_DONE = 3
+NLM_F_REQUEST = 0x1
+NLM_F_ACK = 0x4
+NLM_F_DUMP = 0x300
+TCP_ESTABLISHED = 1
+NLMSGHDR = struct.Struct("=IHHII")  # len, type, flags, seq, pid
+INET_DIAG_REQ_V2 = struct.Struct("=BBBBI48s")  # family, protocol, ext, pad, states, id
+INET_DIAG_MSG = struct.Struct("=BBBB48s")  # family, state, timer, retrans, id; then more
+SOCKID_PORTS = struct.Struct(">HH")  # idiag_sport, idiag_dport opening inet_diag_sockid
+
+
+class SockDiag:
+    """A NETLINK_SOCK_DIAG socket in one netns, for an in-process
+
+        ss -K -t state established '( sport = :PORT or dport = :PORT )'
+
+    that costs a few system calls instead of two process spawns (slow under
+    TCG). A socket stays in the netns it was created in, so one is opened inside
+    `ns` and used afterwards from any thread or forked child, one at a time."""
+
+    MAX_PARTS = 10000  # dump datagrams per request: a bound, never reached
+
+    def __init__(self, ns=None):
+        if ns is None:
+            self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_SOCK_DIAG)
+        else:
+            with ns:
+                self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_SOCK_DIAG)
+        self.sock.settimeout(5)
+        self.sock.bind((0, 0))
+        self.seq = 0
+
+    def close(self):
+        self.sock.close()
+
+    def _request(self, type_, flags, family, states, sockid):
+        self.seq += 1
+        body = INET_DIAG_REQ_V2.pack(family, socket.IPPROTO_TCP, 0, 0, states, sockid)
+        self.sock.send(NLMSGHDR.pack(NLMSGHDR.size + len(body), type_, flags, self.seq, 0) + body)
+        return self.seq
+
+    def _replies(self, seq):
+        """Yields (type, payload) of the messages answering request `seq`, up
+        to NLMSG_DONE or NLMSG_ERROR (an ack is an NLMSG_ERROR with error 0).
+        A negative error raises OSError."""
+        for _ in range(self.MAX_PARTS):
+            buf = self.sock.recv(1 << 16)  # netlink dumps fill at most 32 KiB
+            off = 0
+            while off + NLMSGHDR.size <= len(buf):
+                length, type_, _, mseq, _ = NLMSGHDR.unpack_from(buf, off)
+                if length < NLMSGHDR.size or off + length > len(buf):
+                    raise OSError(errno.EPROTO, f"sock_diag: bad nlmsg_len {length}")
+                payload = buf[off + NLMSGHDR.size : off + length]
+                off += (length + 3) & ~3
+                if mseq != seq:
+                    continue  # left over from an earlier request that raised
+                if type_ == NLMSG_ERROR or type_ == NLMSG_DONE:
+                    err = struct.unpack_from("=i", payload)[0] if len(payload) >= 4 else 0
+                    if err < 0:
+                        raise OSError(-err, f"sock_diag: {os.strerror(-err)}")
+                    return
+                yield type_, payload
+        raise OSError(errno.EPROTO, f"sock_diag: no end of reply after {self.MAX_PARTS} datagrams")
+
+    def tcp_established(self, port):
+        """(family, inet_diag_sockid bytes) of each established TCP socket,
+        IPv4 and IPv6, with source or destination port `port`."""
+        found = []
+        for family in (socket.AF_INET, socket.AF_INET6):
+            seq = self._request(SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP, family,
+                                1 << TCP_ESTABLISHED, bytes(48))
+            for type_, payload in self._replies(seq):
+                if type_ != SOCK_DIAG_BY_FAMILY or len(payload) < INET_DIAG_MSG.size:
+                    continue
+                fam, _, _, _, sockid = INET_DIAG_MSG.unpack_from(payload)
+                if port in SOCKID_PORTS.unpack_from(sockid):
+                    found.append((fam, sockid))
+        return found
+
+    def kill_tcp(self, port):
+        """Destroys (SOCK_DESTROY, as kill_inet_sock() in iproute2's misc/ss.c
+        does) every established TCP socket with source or destination port
+        `port`; returns how many were destroyed. One that went away between
+        dump and destroy (ENOENT) is not counted."""
+        killed = 0
+        for family, sockid in self.tcp_established(port):
+            seq = self._request(SOCK_DESTROY, NLM_F_REQUEST | NLM_F_ACK, family, 0, sockid)
+            try:
+                for _ in self._replies(seq):
+                    pass
+            except OSError as e:
+                if e.errno != errno.ENOENT:
+                    raise
+                continue
+            killed += 1
+        return killed
+
+
 def rds_module():
     """The module that provides AF_RDS in this run (see scripts/vm-run)."""
     return {"rust": "rds_rs", "c": "rds"}.get(os.environ.get("RDS_IMPL", ""), None)
@@ -142,3 +246,16 @@ def info_count(sock, opt, each):
     if r < 0 and ctypes.get_errno() != errno.ENOSPC:
         raise OSError(ctypes.get_errno(), f"getsockopt RDS_INFO {opt}")
     return ln.value // each
+
+
+def veth_namespaces():
+    """Namespaces "rdsA" (veth-a 192.0.2.1/24) and "rdsB" (veth-b
+    192.0.2.2/24) joined by a veth pair, loopback up in both; the caller
+    deletes them (Netns.delete), also when this fails half way."""
+    a, b = Netns("rdsA"), Netns("rdsB")
+    sh("ip link add veth-a netns rdsA type veth peer name veth-b netns rdsB")
+    for ns, dev, v4 in [(a, "veth-a", "192.0.2.1"), (b, "veth-b", "192.0.2.2")]:
+        ns.run("ip link set lo up")
+        ns.run(f"ip link set {dev} up")
+        ns.run(f"ip addr add {v4}/24 dev {dev}")
+    return a, b

@@ -4,38 +4,116 @@
 (`ss -K`) every 100 ms: N messages (1 B to 4 KiB, one in 1000 of 1 MiB) flow
 from rdsA to rdsB; every one must arrive once, in order, hash-checked.
 
+The kills are SOCK_DESTROY requests (rds_helpers.SockDiag) from one child
+process forked at the start, not `ss -K` processes: under TCG two spawns of
+`ip netns exec ... ss -K` took about 2 s, so rounds came every 2 s instead of
+every 100 ms.
+
     ns "rdsA" veth-a 192.0.2.1/24 <-- veth --> veth-b 192.0.2.2/24 ns "rdsB"
 
     selftests/tcp_kill.py [N]
 """
 
 import hashlib
+import mmap
+import os
+import select
 import socket
-import subprocess
+import struct
 import sys
 import threading
 import time
 
-from rds_helpers import Netns, Tap, sh
+from rds_helpers import SockDiag, Tap, sh, veth_namespaces
 
 n = int(sys.argv[1]) if len(sys.argv) > 1 else 100000
+RDS_TCP_PORT = 16385
+PERIOD = 0.1
 tap = Tap()
 sh("sysctl -qw net.core.wmem_max=8388608 net.core.rmem_max=8388608")
 
 
 def payload(i):
-    size = (1 << 20) - 4 if i % 1000 == 999 else 1 + (i * 7919) % 4096
+    """Message i: 1 B to 4 KiB (7919 is odd, so every size comes up in 4096
+    messages), or 1 MiB for one in 1000; the index first when it fits."""
+    size = 1 << 20 if i % 1000 == 999 else 1 + (i * 7919) % 4096
     seed = hashlib.sha256(i.to_bytes(4, "big")).digest()
-    return i.to_bytes(4, "big") + (seed * (size // 32 + 1))[:size]
+    return (i.to_bytes(4, "big") + seed * (size // 32 + 1))[:size]
 
 
-a, b = Netns("rdsA"), Netns("rdsB")
+class Killer:
+    """Destroys the established TCP connections on RDS_TCP_PORT through each
+    of `diags` every PERIOD, in a child process: in this one, each of a round's
+    system calls would wait for the GIL behind the sender and receiver. The
+    child's counters are in shared memory; it stops when the pipe closes."""
+
+    STATS = struct.Struct("=QQdddd")
+    FIELDS = ("rounds", "destroyed", "busy", "slowest", "first", "last")
+    MAX_ROUNDS = int(1200 / PERIOD)  # 20 minutes
+
+    def __init__(self, diags):
+        self.shm = mmap.mmap(-1, 4096)
+        stop_r, self.stop_w = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:
+            try:
+                os.close(self.stop_w)
+                self._run(diags, stop_r)
+            except BaseException as e:
+                err = repr(e).encode()[: len(self.shm) - self.STATS.size - 1]
+                self.shm[self.STATS.size : self.STATS.size + len(err)] = err
+            finally:
+                os._exit(0)  # never the parent's cleanup
+        os.close(stop_r)
+
+    def _run(self, diags, stop_r):
+        try:
+            # Wakes on time even with the sender and receiver busy.
+            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
+        except OSError:
+            pass
+        st = dict.fromkeys(self.FIELDS, 0)
+        start = next_round = time.monotonic()
+        while st["rounds"] < self.MAX_ROUNDS:
+            t = time.monotonic()
+            for d in diags:
+                st["destroyed"] += d.kill_tcp(RDS_TCP_PORT)
+            cost = time.monotonic() - t
+            st["busy"] += cost
+            st["slowest"] = max(st["slowest"], cost)
+            st["first"] = st["first"] if st["rounds"] else t - start
+            st["last"] = t - start
+            st["rounds"] += 1
+            self.STATS.pack_into(self.shm, 0, *(st[f] for f in self.FIELDS))
+            # A fixed schedule; a late round is not made up for.
+            next_round = max(next_round + PERIOD, time.monotonic())
+            if select.select([stop_r], [], [], max(next_round - time.monotonic(), 0))[0]:
+                return
+
+    def stats(self):
+        st = dict(zip(self.FIELDS, self.STATS.unpack_from(self.shm)))
+        st["error"] = self.shm[self.STATS.size :].rstrip(b"\0").decode(errors="replace") or None
+        return st
+
+    def stop(self):
+        if self.stop_w is not None:
+            os.close(self.stop_w)
+            self.stop_w = None
+            os.waitpid(self.pid, 0)
+        return self.stats()
+
+
+def describe(data):
+    return f"#{int.from_bytes(data[:4], 'big')} ({len(data)} bytes)" if len(data) >= 4 else f"{len(data)} bytes"
+
+
+a, b = None, None
+diags, killer = [], None
 try:
-    sh("ip link add veth-a netns rdsA type veth peer name veth-b netns rdsB")
-    for ns, dev, v4 in [(a, "veth-a", "192.0.2.1"), (b, "veth-b", "192.0.2.2")]:
-        ns.run("ip link set lo up")
-        ns.run(f"ip link set {dev} up")
-        ns.run(f"ip addr add {v4}/24 dev {dev}")
+    a, b = veth_namespaces()
+    # Forked before the RDS sockets exist, so that it holds none of them.
+    diags = [SockDiag(a), SockDiag(b)]
+    killer = Killer(diags)
     with a:
         tx = socket.socket(socket.AF_RDS, socket.SOCK_SEQPACKET)
     with b:
@@ -46,33 +124,21 @@ try:
     rx.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
     rx.settimeout(60)
 
-    done = threading.Event()
-    kills = [0]
-
-    def killer():
-        # Bounded in time and count: at most 10 minutes of kills.
-        end = time.monotonic() + 600
-        while not done.is_set() and time.monotonic() < end:
-            for ns in ("rdsA", "rdsB"):
-                subprocess.run(f"ip netns exec {ns} ss -K -t state established '( sport = :16385 or dport = :16385 )'",
-                               shell=True, capture_output=True)
-            kills[0] += 1
-            time.sleep(0.1)
-
-    sent_err = []
+    sent, sent_err = [0], []
 
     def sender():
         try:
             for i in range(n):
                 tx.sendto(payload(i), ("192.0.2.2", 4000))
+                sent[0] = i + 1
         except OSError as e:
-            sent_err.append((i, e))
+            sent_err.append(f"message {i}: {e}")
 
-    k = threading.Thread(target=killer)
-    s = threading.Thread(target=sender)
-    k.start()
+    # A daemon: a sendto() blocked for good must not keep the test from exiting.
+    s = threading.Thread(target=sender, daemon=True)
     s.start()
-    got, bad = 0, None
+    t0 = time.monotonic()
+    got, bad, stop = 0, None, None
     want_h, got_h = hashlib.sha256(), hashlib.sha256()
     try:
         while got < n:
@@ -81,28 +147,49 @@ try:
             want_h.update(want)
             got_h.update(data)
             if bad is None and data != want:
-                bad = f"message {got}: got #{int.from_bytes(data[:4], 'big')} ({len(data)} bytes)"
+                bad = f"message {got}: got {describe(data)}, want {describe(want)}"
             got += 1
+            if got % 10000 == 0:
+                st = killer.stats()
+                print(f"# {got} received after {time.monotonic() - t0:.0f} s; {st['rounds']} kill rounds, "
+                      f"{st['destroyed']} connections destroyed", flush=True)
         # Nothing more may come: a duplicate would show here.
         rx.settimeout(2)
         try:
             extra = rx.recvfrom(1 << 21)
-            bad = bad or f"extra message #{int.from_bytes(extra[0][:4], 'big')} after {n}"
+            bad = bad or f"extra message {describe(extra[0])} after {n}"
         except OSError:
             pass
     except OSError as e:
-        bad = bad or f"after {got}: {e}"
-    done.set()
+        stop = f"receiving stopped after {got}: {e}"
+    elapsed = time.monotonic() - t0
+    kill = killer.stop()
     s.join(60)
-    k.join(60)
-    tap.check(not sent_err, f"sent {n} messages", sent_err)
-    tap.check(got == n and bad is None and want_h.digest() == got_h.digest(),
-              f"{got}/{n} received once, in order, intact, across {kills[0]} rounds of ss -K", bad)
+    rounds, destroyed = kill["rounds"], kill["destroyed"]
+    tap.check(sent[0] == n, f"sent {sent[0]}/{n} messages",
+              "\n".join(sent_err) or f"sendto() of message {sent[0]} still blocked")
+    tap.check(got == n and bad is None and stop is None and want_h.digest() == got_h.digest(),
+              f"{got}/{n} received once, in order, intact, in {elapsed:.0f} s, across {rounds} kill rounds "
+              f"({destroyed} connections destroyed)", "\n".join(filter(None, [bad, stop])))
+    # A killer that destroys nothing would make the test above vacuous. The
+    # period is reported, not checked: rounds start late when the host starves
+    # this VM's vCPUs, and last as long as SOCK_DESTROY waits for socket locks.
+    period = (kill["last"] - kill["first"]) / max(rounds - 1, 1)
+    cost = kill["busy"] / max(rounds, 1)
+    tap.check(destroyed > 0 and kill["error"] is None,
+              f"{destroyed} TCP connections on port {RDS_TCP_PORT} destroyed in {rounds} rounds, one every "
+              f"{period * 1000:.0f} ms, {cost * 1000:.1f} ms each on average (slowest {kill['slowest'] * 1000:.0f} ms)",
+              kill["error"] or "no connection was destroyed")
     # Keep the sender open until everything was received (close drops
     # what is not acknowledged).
     tx.close()
     rx.close()
 finally:
-    a.delete()
-    b.delete()
+    if killer:
+        killer.stop()
+    for d in diags:
+        d.close()
+    for ns in (a, b):
+        if ns:
+            ns.delete()
 tap.finish()
