@@ -59,6 +59,8 @@ fn accept_one(net: &Arc<NetState>, sock: crate::sys::tcp::AcceptedSock) -> Resul
     // The path: the one the peer's source port names (our own initiators
     // choose ports so, which keeps a path's sequence state with it across
     // reconnections) if it is down, else the first path down, as upstream.
+    // Down includes a connection that is closed but whose reset has not
+    // run yet: the peer saw it die first.
     // With one path (or before the handshake), the connection is path 0: it
     // replaces one that is broken, or that the port names (the peer
     // reconnects only what it found broken); anything else may be a later
@@ -70,10 +72,10 @@ fn accept_one(net: &Arc<NetState>, sock: crate::sys::tcp::AcceptedSock) -> Resul
             return Err(EBUSY);
         }
         0
-    } else if hinted < n && paths.conns[hinted].is_down() {
+    } else if hinted < n && !paths.conns[hinted].is_established() {
         hinted
     } else {
-        match paths.conns.iter().take(n).position(|c| c.is_down()) {
+        match paths.conns.iter().take(n).position(|c| !c.is_established()) {
             Some(i) => i,
             None => return Err(EBUSY),
         }

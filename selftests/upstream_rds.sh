@@ -25,6 +25,14 @@ start=$SECONDS
 	timeout 450 python3 -u test.py --timeout 400 -d "$logs" "$@") > "$logs/out" 2>&1
 rc=$?
 killall -q tcpdump
+if [ $rc != 0 ] && [ -x "${RDS_ROOT:-}/target/release/rdstcp" ]; then
+	# What each side still holds, before the namespaces go.
+	for ns in net0 net1; do
+		echo "# $ns:"
+		ip netns exec $ns "$RDS_ROOT/target/release/rdstcp" info connections tcp send retrans recv 2>&1 |
+			head -60 | sed 's/^/#   /'
+	done
+fi
 ip netns del net0 2>/dev/null
 ip netns del net1 2>/dev/null
 if [ $rc = 0 ] && grep -qx Success "$logs/out"; then
