@@ -69,15 +69,33 @@ fn accept_one(net: &Arc<NetState>, sock: crate::sys::tcp::AcceptedSock) -> Resul
     let hinted = usize::from(sock.peer_port()?) % MPATH_WORKERS;
     let index = if n == 1 {
         if hinted != 0 && paths.conns[0].is_established() {
+            paths.conns[0].poke();
             return Err(EBUSY);
         }
         0
     } else if hinted < n && !paths.conns[hinted].is_established() {
         hinted
+    } else if paths.peer.names_paths() {
+        // An rds_rs peer reconnects path `hinted` only when its end died:
+        // ours is stale (its RST was lost). Poke it so that it dies, and
+        // let the peer retry; another path would mix sequence spaces.
+        if hinted < n {
+            paths.conns[hinted].poke();
+        }
+        return Err(EBUSY);
     } else {
         match paths.conns.iter().take(n).position(|c| !c.is_established()) {
             Some(i) => i,
-            None => return Err(EBUSY),
+            None => {
+                // Every path looks up, so one has a peer that went away
+                // unheard (its RST lost); poking the one the peer names
+                // makes its TCP answer with a RST if so, and the peer's
+                // next attempt finds it down.
+                if hinted < n {
+                    paths.conns[hinted].poke();
+                }
+                return Err(EBUSY);
+            }
         }
     };
     let conn = paths.conns[index].clone();

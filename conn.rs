@@ -136,7 +136,7 @@ impl OutMsg {
         let mut h = Header::default();
         if (sport == PROBE_PORT && dport == 0) || (sport == 0 && dport == PROBE_PORT) {
             // CAST: a small constant.
-            h.add_extension(Ext::NPaths(MPATH_WORKERS as u16))
+            h.add_extension(Ext::NPaths(MPATH_WORKERS as u16 | NPATHS_RDS_RS))
                 .map_err(crate::proto_err)?;
             h.add_extension(Ext::GenNum(sys::gen_num()))
                 .map_err(crate::proto_err)?;
@@ -204,6 +204,11 @@ impl OutMsg {
 /// `RDS_MPATH_WORKERS`: TCP connections (paths) per peer, at most.
 pub(crate) const MPATH_WORKERS: usize = 8;
 
+/// Set in the `NPATHS` extension header we send: upstream takes the minimum
+/// of the value and its 8 paths, so it reads 8; a peer that sees the bit is
+/// rds_rs, whose initiators name each path by their source port.
+const NPATHS_RDS_RS: u16 = 0x8000;
+
 /// What the paths to one peer share (upstream's `struct rds_connection`
 /// fields beside `c_path[]`).
 #[pin_data]
@@ -212,6 +217,8 @@ pub(crate) struct Peer {
     npaths: AtomicU32,
     /// A handshake probe is out (`c_ping_triggered`).
     ping_sent: AtomicBool,
+    /// The peer is rds_rs (`NPATHS_RDS_RS`): its connections name their path.
+    names_paths: AtomicBool,
     /// The peer's generation number, 0 until known (`c_peer_gen_num`).
     peer_gen: AtomicU32,
     /// The peer's congestion map for its address, as it last sent it
@@ -227,6 +234,7 @@ impl Peer {
             pin_init!(Self {
                 npaths: AtomicU32::new(0),
                 ping_sent: AtomicBool::new(false),
+                names_paths: AtomicBool::new(false),
                 peer_gen: AtomicU32::new(0),
                 fcong <- kernel::new_spinlock!(map, "Peer::fcong"),
             }),
@@ -237,6 +245,11 @@ impl Peer {
     /// Paths in use, 0 while unknown.
     pub(crate) fn npaths(&self) -> usize {
         self.npaths.load(Ordering::Acquire) as usize
+    }
+
+    /// Whether the peer's connections name their path by source port.
+    pub(crate) fn names_paths(&self) -> bool {
+        self.names_paths.load(Ordering::Acquire)
     }
 
     /// Whether the peer's map says `port` is congested.
@@ -444,6 +457,15 @@ impl Conn {
         self.laddr.addr < self.faddr
     }
 
+    /// Sends an empty message from port 0 to port 0 on this path: nothing
+    /// for the peer (a ping from port 0 gets no answer), but a segment that
+    /// a peer whose end of the connection is gone answers with a RST.
+    pub(crate) fn poke(self: &Arc<Self>) {
+        if let Ok(m) = OutMsg::probe(0, 0) {
+            let _ = self.enqueue(m);
+        }
+    }
+
     /// Whether the path's TCP connection is established.
     pub(crate) fn is_established(&self) -> bool {
         let sock = self.inner.lock().sock.clone();
@@ -478,7 +500,12 @@ impl Conn {
         let mut gen = 0;
         for e in h.extensions() {
             match e {
-                Ext::NPaths(n) => npaths = Some(usize::from(n).min(MPATH_WORKERS)),
+                Ext::NPaths(n) => {
+                    self.peer
+                        .names_paths
+                        .store(n & NPATHS_RDS_RS != 0, Ordering::Release);
+                    npaths = Some(usize::from(n & !NPATHS_RDS_RS).min(MPATH_WORKERS));
+                }
                 Ext::GenNum(g) => gen = g,
                 _ => {}
             }

@@ -806,6 +806,15 @@ static void rdsrs_tcp_tune(struct socket *sock, int sndbuf, int rcvbuf)
 	struct sock *sk = sock->sk;
 
 	tcp_sock_set_nodelay(sk);
+	/*
+	 * Keepalive as upstream's rds_tcp_keepalive(): a connection whose peer
+	 * went away without a word (its RST lost) dies within about 30 s, so
+	 * that the path can be connected again.
+	 */
+	sock_set_keepalive(sk);
+	tcp_sock_set_keepcnt(sk, 5);
+	tcp_sock_set_keepidle(sk, 5);
+	tcp_sock_set_keepintvl(sk, 5);
 	lock_sock(sk);
 	if (sndbuf > 0) {
 		sk->sk_sndbuf = sndbuf;
