@@ -204,6 +204,10 @@ impl OutMsg {
 /// `RDS_MPATH_WORKERS`: TCP connections (paths) per peer, at most.
 pub(crate) const MPATH_WORKERS: usize = 8;
 
+/// How long senders wait for the answer to the handshake probe before they
+/// treat the peer as single-path.
+const HS_WAIT_MS: u64 = 5000;
+
 /// Set in the `NPATHS` extension header we send: upstream takes the minimum
 /// of the value and its 8 paths, so it reads 8; a peer that sees the bit is
 /// rds_rs, whose initiators name each path by their source port.
@@ -215,8 +219,10 @@ const NPATHS_RDS_RS: u16 = 0x8000;
 pub(crate) struct Peer {
     /// Paths both sides use (`c_npaths`): 0 until the handshake told.
     npaths: AtomicU32,
-    /// A handshake probe is out (`c_ping_triggered`).
+    /// A handshake probe is out (`c_ping_triggered`), and since when
+    /// (`local_clock()`).
     ping_sent: AtomicBool,
+    probe_at: AtomicU64,
     /// The peer is rds_rs (`NPATHS_RDS_RS`): its connections name their path.
     names_paths: AtomicBool,
     /// The peer's generation number, 0 until known (`c_peer_gen_num`).
@@ -234,6 +240,7 @@ impl Peer {
             pin_init!(Self {
                 npaths: AtomicU32::new(0),
                 ping_sent: AtomicBool::new(false),
+                probe_at: AtomicU64::new(0),
                 names_paths: AtomicBool::new(false),
                 peer_gen: AtomicU32::new(0),
                 fcong <- kernel::new_spinlock!(map, "Peer::fcong"),
@@ -280,28 +287,43 @@ impl Paths {
     }
 
     /// The path for a message of `rs` (`rds_send_mprds_hash()`): a hash of
-    /// its bound port, so that one socket's messages keep their order. Before
-    /// the handshake, a send that would use another path than 0 sends the
-    /// probe and, unless non-blocking, waits for the answer (at most
-    /// `timeo`); a peer without multipath means path 0.
-    pub(crate) fn choose(&self, hash: u32, nonblock: bool, timeo: &mut i64) -> &Arc<Conn> {
+    /// its bound port, so that one socket's messages keep their order.
+    ///
+    /// Before the handshake, a send that would use another path than 0
+    /// sends the probe and waits for the answer; non-blocking, it gets
+    /// `EAGAIN`. Upstream sends such messages on path 0 meanwhile, and the
+    /// socket's later ones on their own path may then overtake them. A peer
+    /// that has not answered `HS_WAIT_MS` after the probe (or within
+    /// `timeo`) gets this socket's messages on path 0.
+    pub(crate) fn choose(&self, hash: u32, nonblock: bool, timeo: &mut i64) -> Result<&Arc<Conn>> {
         let n = self.peer.npaths();
         let width = if n == 0 { MPATH_WORKERS } else { n };
         let mut path = hash as usize & (width - 1);
         if n == 0 && path != 0 {
             self.conns[0].send_ping();
-            if nonblock {
-                return &self.conns[0];
+            let overdue = || {
+                // 0: the probe is being queued right now.
+                let sent = self.peer.probe_at.load(Ordering::Acquire);
+                sent != 0 && sys::local_clock().saturating_sub(sent) > HS_WAIT_MS * 1_000_000
+            };
+            if !overdue() {
+                if nonblock {
+                    return Err(EAGAIN);
+                }
+                // In slices, to notice the deadline; a signal ends the call.
+                while self.peer.npaths() == 0 && !overdue() && *timeo > 0 {
+                    let slice = sys::msecs_to_jiffies(100).clamp(1, *timeo);
+                    match sys::cong_wait(slice, || self.peer.npaths() != 0) {
+                        Ok(left) => *timeo -= slice - left,
+                        Err(e) if e == sys::errno::etimedout() => *timeo -= slice,
+                        Err(e) => return Err(e),
+                    }
+                }
             }
-            match sys::cong_wait(*timeo, || self.peer.npaths() != 0) {
-                Ok(left) => *timeo = left,
-                Err(_) => return &self.conns[0],
-            }
-            if self.peer.npaths() <= 1 {
-                path = 0;
-            }
+            let n = self.peer.npaths();
+            path = if n <= 1 { 0 } else { hash as usize & (n - 1) };
         }
-        &self.conns[path.min(MPATH_WORKERS - 1)]
+        Ok(&self.conns[path.min(MPATH_WORKERS - 1)])
     }
 }
 
@@ -484,6 +506,9 @@ impl Conn {
         if self.peer.ping_sent.swap(true, Ordering::AcqRel) {
             return;
         }
+        self.peer
+            .probe_at
+            .store(sys::local_clock(), Ordering::Release);
         match OutMsg::probe(PROBE_PORT, 0) {
             Ok(m) => {
                 let _ = self.enqueue(m);

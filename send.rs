@@ -225,7 +225,7 @@ fn tcp_queue(
     let rs = sk.rds();
     let paths = conn::paths_to(rs.net(), src, dest)?;
     let conn = paths
-        .choose(rs.mpath_hash(src.port), nonblock, &mut timeo)
+        .choose(rs.mpath_hash(src.port), nonblock, &mut timeo)?
         .clone();
     // The peer's congestion map first (`rds_cong_wait()`).
     let peer = &paths.peer;

@@ -429,6 +429,12 @@ pub(crate) fn real_ns() -> u64 {
     unsafe { ffi::rdsrs_real_ns() }
 }
 
+/// `ms` milliseconds in jiffies, for waits.
+pub(crate) fn msecs_to_jiffies(ms: u32) -> i64 {
+    // SAFETY: No preconditions.
+    unsafe { ffi::rdsrs_msecs_to_jiffies(ms) }
+}
+
 /// A fast monotonic clock in nanoseconds (`local_clock()`).
 pub(crate) fn local_clock() -> u64 {
     // SAFETY: No preconditions.

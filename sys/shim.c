@@ -1147,6 +1147,11 @@ unsigned long long rdsrs_real_ns(void)
 	return ktime_get_real_ns();
 }
 
+long rdsrs_msecs_to_jiffies(unsigned int ms)
+{
+	return msecs_to_jiffies(ms);
+}
+
 unsigned long long rdsrs_local_clock(void)
 {
 	return local_clock();

@@ -284,6 +284,8 @@ int rdsrs_sk_in_init_net(struct sock *sk);
 unsigned long long rdsrs_sk_ino(struct sock *sk);
 /* Whether @sk asked for receive timestamps (SOCK_RCVTSTAMP). */
 int rdsrs_sk_tstamp(struct sock *sk);
+/* msecs_to_jiffies(). */
+long rdsrs_msecs_to_jiffies(unsigned int ms);
 /* ktime_get_real_ns() and local_clock(). */
 unsigned long long rdsrs_real_ns(void);
 unsigned long long rdsrs_local_clock(void);
