@@ -129,8 +129,21 @@ fn ping_once(src: Addr, dst: Addr, wait: Duration) -> Result<Option<Duration>> {
     sock.bind(src, 0)
         .with_context(|| format!("bind to {}", show_ip(src.ip, src.scope)))?;
     let t0 = Instant::now();
-    sock.send_to(&[], dst, 0).context("sendto port 0")?;
     let deadline = t0 + wait;
+    // A first message to a host may wait for the multipath handshake:
+    // rds_rs answers a non-blocking send with EAGAIN meanwhile.
+    loop {
+        match sock.send_to(&[], dst, 0) {
+            Ok(_) => break,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                if Instant::now() >= deadline {
+                    return Ok(None);
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => return Err(e).context("sendto port 0"),
+        }
+    }
     let mut buf = [0u8; 64];
     loop {
         let Some(left) = deadline.checked_duration_since(Instant::now()) else {
