@@ -135,8 +135,15 @@ impl OutMsg {
     fn probe(sport: u16, dport: u16) -> Result<ListArc<Self>> {
         let mut h = Header::default();
         if (sport == PROBE_PORT && dport == 0) || (sport == 0 && dport == PROBE_PORT) {
-            // CAST: a small constant.
-            h.add_extension(Ext::NPaths(MPATH_WORKERS as u16 | NPATHS_RDS_RS))
+            // The marker only with 8 paths: upstream clamps the value to 8.
+            // CAST: at most 8.
+            let n = tcp::npaths() as u16;
+            let marked = if usize::from(n) == MPATH_WORKERS {
+                n | NPATHS_RDS_RS
+            } else {
+                n
+            };
+            h.add_extension(Ext::NPaths(marked))
                 .map_err(crate::proto_err)?;
             h.add_extension(Ext::GenNum(sys::gen_num()))
                 .map_err(crate::proto_err)?;
@@ -297,7 +304,7 @@ impl Paths {
     /// `timeo`) gets this socket's messages on path 0.
     pub(crate) fn choose(&self, hash: u32, nonblock: bool, timeo: &mut i64) -> Result<&Arc<Conn>> {
         let n = self.peer.npaths();
-        let width = if n == 0 { MPATH_WORKERS } else { n };
+        let width = if n == 0 { tcp::npaths() } else { n };
         let mut path = hash as usize & (width - 1);
         if n == 0 && path != 0 {
             self.conns[0].send_ping();
@@ -529,7 +536,7 @@ impl Conn {
                     self.peer
                         .names_paths
                         .store(n & NPATHS_RDS_RS != 0, Ordering::Release);
-                    npaths = Some(usize::from(n & !NPATHS_RDS_RS).min(MPATH_WORKERS));
+                    npaths = Some(usize::from(n & !NPATHS_RDS_RS).min(tcp::npaths()));
                 }
                 Ext::GenNum(g) => gen = g,
                 _ => {}

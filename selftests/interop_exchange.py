@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 
-from rds_helpers import Tap, info_count
+from rds_helpers import Tap, info_count, multipath
 
 n = int(sys.argv[1]) if len(sys.argv) > 1 else 100000
 me, peer = os.environ["RDS_SELF"], os.environ["RDS_PEER"]
@@ -30,6 +30,7 @@ def payload(src, i):
     return i.to_bytes(4, "big") + hashlib.sha256(f"{src} {i}".encode()).digest() * (size // 32 + 1)
 
 
+multipath(8)
 # Room for the 4 MiB receive buffer asked for below.
 subprocess.run(["sysctl", "-qw", "net.core.rmem_max=8388608", "net.core.wmem_max=8388608"], check=True)
 s = socket.socket(socket.AF_RDS, socket.SOCK_SEQPACKET)

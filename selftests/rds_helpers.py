@@ -259,3 +259,12 @@ def veth_namespaces():
         ns.run(f"ip link set {dev} up")
         ns.run(f"ip addr add {v4}/24 dev {dev}")
     return a, b
+
+
+def multipath(n=8):
+    """Offers `n` paths per peer on rds_rs (its npaths module parameter,
+    1 by default); upstream's modules always offer 8."""
+    param = "/sys/module/rds_rs/parameters/npaths"
+    if os.path.exists(param):
+        with open(param, "w") as f:
+            f.write(str(n))

@@ -24,13 +24,14 @@ import sys
 import threading
 import time
 
-from rds_helpers import SockDiag, Tap, sh, veth_namespaces
+from rds_helpers import SockDiag, Tap, multipath, sh, veth_namespaces
 
 n = int(sys.argv[1]) if len(sys.argv) > 1 else 100000
 RDS_TCP_PORT = 16385
 PERIOD = 0.1
 tap = Tap()
 sh("sysctl -qw net.core.wmem_max=8388608 net.core.rmem_max=8388608")
+multipath(8)
 
 
 def payload(i):

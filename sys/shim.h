@@ -262,6 +262,8 @@ int rdsrs_skb_copy(struct sk_buff *skb, unsigned int off, unsigned char *dst,
 void rdsrs_net_tcp_bufs(struct net *net, int *sndbuf, int *rcvbuf);
 /* net.rds.reconnect_{min,max}_delay_ms, in milliseconds. */
 void rdsrs_reconnect_delays(unsigned int *min_ms, unsigned int *max_ms);
+/* The npaths module parameter, 1 to RDSRS_MPATH_WORKERS. */
+int rdsrs_npaths(void);
 /* net.rds.ping_enable. */
 int rdsrs_ping_enable(void);
 

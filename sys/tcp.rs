@@ -50,6 +50,13 @@ pub(crate) fn reconnect_delays() -> (u32, u32) {
     (min, max)
 }
 
+/// The `npaths` module parameter: paths offered to peers, 1 to 8.
+pub(crate) fn npaths() -> usize {
+    // SAFETY: No preconditions.
+    let n = unsafe { ffi::rdsrs_npaths() };
+    usize::try_from(n).unwrap_or(1)
+}
+
 /// `net.rds.ping_enable`.
 pub(crate) fn ping_enable() -> bool {
     // SAFETY: No preconditions.
