@@ -986,11 +986,27 @@ impl Conn {
                         Ok(m) => {
                             let mut inner = self.inner.lock();
                             if inner.gen == gen {
+                                // An update not yet started is stale: going
+                                // out after this one, it would undo it and
+                                // leave the peer with a congested port for good.
+                                // Upstream sends the live map's pages, so
+                                // never has an old copy.
+                                let stale = inner.send_queue.cursor_front().is_some_and(|c| {
+                                    c.current().cong
+                                        && c.current().sent.load(Ordering::Relaxed) == 0
+                                });
+                                if stale {
+                                    inner.send_queue.pop_front();
+                                }
                                 inner.send_queue.push_front(m);
                             }
                         }
-                        // Retried at the next congestion change or connection.
-                        Err(_) => sys::stat_inc(Stat::CongSendError),
+                        // Out of memory: kept queued, for the next run
+                        // (a write-space callback, a send, a map change).
+                        Err(_) => {
+                            self.inner.lock().map_queued = true;
+                            return;
+                        }
                     }
                     continue;
                 }
