@@ -26,7 +26,7 @@ pub(crate) fn accept_all(net: &Arc<NetState>) {
                 if let Err(e) = accept_one(net, sock) {
                     // Network input: anyone can connect, so rate-limited.
                     if crate::sys::net_ratelimit() {
-                        pr_info!("refused an RDS/TCP connection: {:?}\n", e);
+                        pr_info!("refused an RDS/TCP connection: errno {}\n", -e.to_errno());
                     }
                 }
             }

@@ -88,6 +88,17 @@ impl BindTable {
         }
     }
 
+    /// How many ports of `addr` are congested.
+    pub(crate) fn congested_ports(&self, addr: &Addr) -> u32 {
+        let mut n = 0;
+        for (ep, sk) in self.tree.iter() {
+            if ep.addr == *addr && sk.rds().recv.lock().map_congested() {
+                n += 1;
+            }
+        }
+        n
+    }
+
     /// Unbinds `ep`, returning the reference the table held.
     pub(crate) fn remove(&mut self, ep: &Endpoint) -> Option<ARef<Sock>> {
         self.tree.remove(ep)

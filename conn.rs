@@ -19,11 +19,13 @@ use kernel::sync::{Arc, Mutex, SpinLock};
 use kernel::types::ARef;
 use kernel::workqueue::{Work, WorkItem};
 
+use crate::netlink;
 use crate::netns::NetState;
 use crate::proto::addr::{Addr, Endpoint};
 use crate::proto::cong;
 use crate::proto::header::{Ext, Flags, Header, EXT_SPACE, HEADER_LEN, PROBE_PORT};
 use crate::proto::info;
+use crate::proto::metrics::PathStats;
 use crate::proto::reasm::{Need, Progress, Reassembler};
 use crate::proto::seq::{tcp_acked, RxSeq};
 use crate::proto::stats::Stat;
@@ -57,6 +59,8 @@ pub(crate) struct OutMsg {
     /// A congestion map update: flagged `CONG_BITMAP` alone, never
     /// retransmitted (a new connection starts with a fresh map).
     cong: bool,
+    /// `local_clock()` when it was queued: the start of its send-to-ack latency.
+    queued_at: u64,
     /// A zero-copy send's cookie, and the entry that reports it once the
     /// message is acknowledged or dropped.
     zcookie: u32,
@@ -100,6 +104,7 @@ impl OutMsg {
                 sent: AtomicUsize::new(0),
                 last: AtomicU32::new(0),
                 cong: false,
+                queued_at: sys::local_clock(),
                 zcookie,
                 znode <- kernel::new_spinlock!(znode, "OutMsg::znode"),
             }? Error),
@@ -122,6 +127,7 @@ impl OutMsg {
                 sent: AtomicUsize::new(0),
                 last: AtomicU32::new(0),
                 cong: true,
+                queued_at: sys::local_clock(),
                 zcookie: 0,
                 znode <- kernel::new_spinlock!(None, "OutMsg::znode"),
             }? Error),
@@ -132,12 +138,12 @@ impl OutMsg {
     /// A ping or pong (`rds_send_probe()`): empty, from `sport` to `dport`;
     /// the handshake probe and its answer carry the number of paths we can
     /// use and our generation number.
-    fn probe(sport: u16, dport: u16) -> Result<ListArc<Self>> {
+    fn probe(sport: u16, dport: u16, npaths: usize) -> Result<ListArc<Self>> {
         let mut h = Header::default();
         if (sport == PROBE_PORT && dport == 0) || (sport == 0 && dport == PROBE_PORT) {
             // The marker only with 8 paths: upstream clamps the value to 8.
             // CAST: at most 8.
-            let n = tcp::npaths() as u16;
+            let n = npaths as u16;
             let marked = if usize::from(n) == MPATH_WORKERS {
                 n | NPATHS_RDS_RS
             } else {
@@ -161,6 +167,7 @@ impl OutMsg {
                 sent: AtomicUsize::new(0),
                 last: AtomicU32::new(0),
                 cong: false,
+                queued_at: sys::local_clock(),
                 zcookie: 0,
                 znode <- kernel::new_spinlock!(None, "OutMsg::znode"),
             }? Error),
@@ -238,6 +245,8 @@ pub(crate) struct Peer {
     /// (`c_fcong`).
     #[pin]
     fcong: SpinLock<KVVec<u8>>,
+    /// Sends to the peer refused with `ENOBUFS` (a congested port).
+    pub(crate) enobufs: AtomicU64,
 }
 
 impl Peer {
@@ -251,6 +260,7 @@ impl Peer {
                 names_paths: AtomicBool::new(false),
                 peer_gen: AtomicU32::new(0),
                 fcong <- kernel::new_spinlock!(map, "Peer::fcong"),
+                enobufs: AtomicU64::new(0),
             }),
             GFP_KERNEL,
         )
@@ -269,6 +279,26 @@ impl Peer {
     /// Whether the peer's map says `port` is congested.
     pub(crate) fn congested(&self, port: u16) -> bool {
         cong::test(&self.fcong.lock(), port)
+    }
+
+    /// How many ports the peer's last map marks congested.
+    pub(crate) fn congested_ports(&self) -> u32 {
+        self.fcong.lock().iter().map(|b| b.count_ones()).sum()
+    }
+
+    /// Calls `f(port, congested)` for each port whose bit differs between
+    /// `old` and the current map.
+    pub(crate) fn changed_ports(&self, old: &[u8], mut f: impl FnMut(u16, bool)) {
+        let map = self.fcong.lock();
+        for (i, (&now, &was)) in map.iter().zip(old.iter()).enumerate() {
+            let mut diff = now ^ was;
+            while diff != 0 {
+                // CAST: i < 8192 and the bit index < 8: below 65536.
+                let bit = diff.trailing_zeros() as usize;
+                diff &= diff - 1;
+                f((i * 8 + bit) as u16, now & (1 << bit) != 0);
+            }
+        }
     }
 }
 
@@ -304,7 +334,11 @@ impl Paths {
     /// `timeo`) gets this socket's messages on path 0.
     pub(crate) fn choose(&self, hash: u32, nonblock: bool, timeo: &mut i64) -> Result<&Arc<Conn>> {
         let n = self.peer.npaths();
-        let width = if n == 0 { tcp::npaths() } else { n };
+        let width = if n == 0 {
+            self.conns[0].net.npaths()
+        } else {
+            n
+        };
         let mut path = hash as usize & (width - 1);
         if n == 0 && path != 0 {
             self.conns[0].send_ping();
@@ -402,6 +436,8 @@ pub(crate) struct Conn {
     pub(crate) index: u8,
     /// What the paths to the peer share.
     pub(crate) peer: Arc<Peer>,
+    /// Counters for the netlink family.
+    pub(crate) stats: PathStats,
     #[pin]
     send_work: Work<Conn, 0>,
     #[pin]
@@ -465,6 +501,7 @@ impl Conn {
                 }, "Conn::inner"),
                 index,
                 peer,
+                stats: PathStats::new(sys::local_clock()),
                 rx <- kernel::new_mutex!(RxState {
                     gen: 0,
                     reasm: Reassembler::new(),
@@ -490,7 +527,7 @@ impl Conn {
     /// for the peer (a ping from port 0 gets no answer), but a segment that
     /// a peer whose end of the connection is gone answers with a RST.
     pub(crate) fn poke(self: &Arc<Self>) {
-        if let Ok(m) = OutMsg::probe(0, 0) {
+        if let Ok(m) = OutMsg::probe(0, 0, self.net.npaths()) {
             let _ = self.enqueue(m);
         }
     }
@@ -516,7 +553,7 @@ impl Conn {
         self.peer
             .probe_at
             .store(sys::local_clock(), Ordering::Release);
-        match OutMsg::probe(PROBE_PORT, 0) {
+        match OutMsg::probe(PROBE_PORT, 0, self.net.npaths()) {
             Ok(m) => {
                 let _ = self.enqueue(m);
             }
@@ -527,7 +564,13 @@ impl Conn {
     /// The handshake's extension headers from the peer (`rds_recv_hs_exthdrs()`)
     /// and what follows (`rds_start_mprds()`): the smaller address connects
     /// every path.
-    fn handshake(self: &Arc<Self>, h: &Header) {
+    ///
+    /// The initiator connects the other paths on the answer to its own
+    /// probe (`answer`), when the peer knows our number too: connected on
+    /// the peer's probe, they would race the peer learning it, and the peer
+    /// would refuse them (upstream has that race; the paths come up after
+    /// the reconnect delay there).
+    fn handshake(self: &Arc<Self>, h: &Header, answer: bool) {
         let mut npaths = None;
         let mut gen = 0;
         for e in h.extensions() {
@@ -536,7 +579,7 @@ impl Conn {
                     self.peer
                         .names_paths
                         .store(n & NPATHS_RDS_RS != 0, Ordering::Release);
-                    npaths = Some(usize::from(n & !NPATHS_RDS_RS).min(tcp::npaths()));
+                    npaths = Some(usize::from(n & !NPATHS_RDS_RS).min(self.net.npaths()));
                 }
                 Ext::GenNum(g) => gen = g,
                 _ => {}
@@ -557,7 +600,11 @@ impl Conn {
         // Wake senders waiting for the handshake.
         sys::cong_wake();
         if n > 1 && self.initiator() {
-            self.net.connect_paths(&self.laddr, &self.faddr, n);
+            if answer {
+                self.net.connect_paths(&self.laddr, &self.faddr, n);
+            } else {
+                self.send_ping();
+            }
         }
     }
 
@@ -608,6 +655,9 @@ impl Conn {
             }
             m.seq.store(inner.next_tx_seq, Ordering::Relaxed);
             inner.next_tx_seq += 1;
+            if inner.send_queue.is_empty() && inner.retrans.is_empty() {
+                self.stats.started_waiting(sys::local_clock());
+            }
             inner.send_queue.push_back(m);
             inner.up
         };
@@ -673,6 +723,8 @@ impl Conn {
             // A new connection starts with our map (`rds_connect_path_complete()`).
             inner.map_queued = true;
         }
+        self.stats.came_up();
+        netlink::conn_event(self, netlink::Event::ConnUp);
         self.queue_send();
         self.queue_recv();
     }
@@ -757,7 +809,7 @@ impl Conn {
     /// Takes the connection down: messages written but not acknowledged go back
     /// to the front of the send queue, flagged `RETRANSMITTED`
     /// (`rds_send_path_reset()`). Returns the old socket, to drop unlocked.
-    fn unsend(inner: &mut ConnInner) -> Option<Arc<TcpSock>> {
+    fn unsend(inner: &mut ConnInner) -> (Option<Arc<TcpSock>>, bool) {
         let mut requeue = List::new();
         while let Some(m) = inner.retrans.pop_front() {
             requeue.push_back(m);
@@ -780,9 +832,9 @@ impl Conn {
             }
             inner.send_queue.push_back(m);
         }
-        inner.up = false;
+        let was_up = core::mem::replace(&mut inner.up, false);
         inner.gen += 1;
-        inner.sock.take()
+        (inner.sock.take(), was_up)
     }
 
     /// Resets the connection of generation `gen`, if it is still current.
@@ -798,10 +850,14 @@ impl Conn {
             sys::stat_inc(Stat::ConnReset);
             Self::unsend(&mut inner)
         };
+        let (old, was_up) = old;
         if let Some(sock) = &old {
             let _ = self.read_sock(sock, gen);
         }
         drop(old);
+        if was_up {
+            netlink::conn_event(self, netlink::Event::ConnDown);
+        }
     }
 
     /// Drops the messages of socket `sk` (those to port `dport` only, when
@@ -835,6 +891,26 @@ impl Conn {
         while let Some(m) = dropped.pop_front() {
             m.release();
         }
+    }
+
+    /// The namespace of the connection.
+    pub(crate) fn net(&self) -> &Arc<NetState> {
+        &self.net
+    }
+
+    /// Bytes and messages written and not acknowledged, then not yet
+    /// completely written.
+    pub(crate) fn queue_usage(&self) -> (u64, u64, u64, u64) {
+        let inner = self.inner.lock();
+        let sum = |q: &List<OutMsg>| {
+            q.iter().fold((0u64, 0u64), |(b, n), m| {
+                // CAST: usize fits u64.
+                (b + m.data.len() as u64, n + 1)
+            })
+        };
+        let (ub, un) = sum(&inner.retrans);
+        let (qb, qn) = sum(&inner.send_queue);
+        (ub, un, qb, qn)
     }
 
     /// The connection's state for `RDS_INFO_*`.
@@ -953,8 +1029,10 @@ impl Conn {
                 acked.push_back(c.remove());
             }
         }
+        let now = sys::local_clock();
         while let Some(m) = acked.pop_front() {
             sys::stat_inc(Stat::SendDropAcked);
+            self.stats.acked(m.queued_at, now);
             m.release();
         }
     }
@@ -1030,6 +1108,8 @@ impl Conn {
                     if total == m.wire_len() {
                         m.last
                             .store(sock.write_seq().wrapping_sub(1), Ordering::Relaxed);
+                        self.stats
+                            .sent(m.data.len(), m.retransmitted.load(Ordering::Relaxed));
                         let mut inner = self.inner.lock();
                         if inner.gen == gen {
                             if let Some(c) = inner.send_queue.cursor_front() {
@@ -1147,10 +1227,13 @@ impl Conn {
             // The peer's congestion map, outside the sequence
             // (`rds_tcp_cong_recv()`); a map of the wrong size is ignored.
             if data.len() == cong::MAP_BYTES {
+                self.stats.received(data.len());
                 let mut data = data;
                 core::mem::swap(&mut *self.peer.fcong.lock(), &mut data);
                 sys::stat_inc(Stat::CongUpdateReceived);
                 self.net.cong_map_updated(!0);
+                // `data` is the map before.
+                netlink::peer_map_event(self, &data);
             }
             return;
         }
@@ -1158,30 +1241,33 @@ impl Conn {
             sys::stat_inc(Stat::RecvDropOldSeq);
             return;
         }
+        self.stats.received(data.len());
         if h.flags.contains(Flags::CONG_BITMAP) {
             // The peer's congestion map: not used yet.
             return;
         }
-        if h.dport == 0 && tcp::ping_enable() {
+        if h.dport == 0 && self.net.ping_enable() {
             // A ping (rds-ping, or a multipath handshake probe): answer it.
             // A ping from port 0 gets no answer.
             sys::stat_inc(Stat::RecvPing);
+            if h.sport == PROBE_PORT {
+                // A handshake probe: it says how many paths the peer has.
+                // Recorded before the answer leaves, so that the paths the
+                // answer makes the peer connect are accepted.
+                self.handshake(&h, false);
+            }
             if h.sport != 0 {
-                if let Ok(pong) = OutMsg::probe(0, h.sport) {
+                if let Ok(pong) = OutMsg::probe(0, h.sport, self.net.npaths()) {
                     if self.enqueue(pong).is_ok() {
                         sys::stat_inc(Stat::SendPong);
                     }
                 }
             }
-            if h.sport == PROBE_PORT {
-                // A handshake probe: it says how many paths the peer has.
-                self.handshake(&h);
-            }
             return;
         }
         if h.dport == PROBE_PORT && h.sport == 0 {
             // The answer to our handshake probe.
-            self.handshake(&h);
+            self.handshake(&h, true);
             return;
         }
         let src = Endpoint {

@@ -4,7 +4,7 @@
 //! and the TCP listener (upstream's `struct rds_tcp_net` and the connection
 //! hash, which is per namespace in effect).
 
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 use kernel::prelude::*;
 use kernel::rbtree::{RBTree, RBTreeNodeReservation};
@@ -14,6 +14,7 @@ use kernel::workqueue::{Work, WorkItem};
 
 use crate::conn::{Conn, Paths};
 use crate::proto::addr::{Addr, Endpoint};
+use crate::proto::config::{Change, Refusal, Settings};
 use crate::sys::tcp::{self, NetRef, TcpSock};
 use crate::sys::{self, RdsRef, Sock};
 use crate::Rds;
@@ -30,6 +31,20 @@ pub(crate) struct Config {
     /// `SO_RCVBUF` of TCP sockets, 0 for the stack's choice (`rds_tcp_rcvbuf`).
     pub(crate) tcp_rcvbuf: i32,
 }
+
+/// Settings changed through netlink (`RDS_TCP_CMD_SET_CONFIG`); `None`
+/// follows the module-wide value (sysctl or module parameter), as before
+/// any change.
+struct Overrides {
+    npaths: Option<u32>,
+    reconnect_ms: Option<(u32, u32)>,
+    ping_enable: Option<bool>,
+    stall_ms: u32,
+}
+
+/// Stall threshold of a new namespace: a path with messages waiting and no
+/// progress for this long is reported stalled.
+const STALL_MS_DEFAULT: u32 = 10_000;
 
 /// Connections, listener and settings, under `NetState::inner`.
 struct Inner {
@@ -60,6 +75,11 @@ pub(crate) struct NetState {
     loops: SpinLock<RBTree<(Addr, Addr), u64>>,
     #[pin]
     accept_work: Work<NetState, 0>,
+    #[pin]
+    overrides: SpinLock<Overrides>,
+    /// Changes whenever a connection or a socket comes or goes: dumps flag
+    /// the tables changing under them with it.
+    pub(crate) table_gen: AtomicU32,
 }
 
 kernel::impl_has_work! {
@@ -89,6 +109,13 @@ impl NetState {
                 socks <- kernel::new_spinlock!(RBTree::new(), "NetState::socks"),
                 loops <- kernel::new_spinlock!(RBTree::new(), "NetState::loops"),
                 accept_work <- kernel::new_work!("NetState::accept_work"),
+                overrides <- kernel::new_spinlock!(Overrides {
+                    npaths: None,
+                    reconnect_ms: None,
+                    ping_enable: None,
+                    stall_ms: STALL_MS_DEFAULT,
+                }, "NetState::overrides"),
+                table_gen: AtomicU32::new(0),
             }),
             GFP_KERNEL,
         )?;
@@ -98,6 +125,11 @@ impl NetState {
             Err(e) => pr_warn!("no RDS/TCP listener in a namespace: {:?}\n", e),
         }
         Ok(this)
+    }
+
+    /// The namespace.
+    pub(crate) fn net_ref(&self) -> NetRef {
+        self.net
     }
 
     /// The module state.
@@ -112,7 +144,13 @@ impl NetState {
 
     /// Current settings.
     pub(crate) fn config(&self) -> Config {
-        let (reconnect_min_ms, reconnect_max_ms) = tcp::reconnect_delays();
+        self.config_of(&self.overrides.lock())
+    }
+
+    /// `config()` with the overrides already locked.
+    fn config_of(&self, o: &Overrides) -> Config {
+        let (reconnect_min_ms, reconnect_max_ms) =
+            o.reconnect_ms.unwrap_or_else(tcp::reconnect_delays);
         let (tcp_sndbuf, tcp_rcvbuf) = self.net.tcp_bufs();
         Config {
             reconnect_min_ms: reconnect_min_ms.max(1),
@@ -120,6 +158,82 @@ impl NetState {
             tcp_sndbuf,
             tcp_rcvbuf,
         }
+    }
+
+    /// Paths offered to peers in the multipath handshake, 1 to 8.
+    pub(crate) fn npaths(&self) -> usize {
+        match self.overrides.lock().npaths {
+            // CAST: at most 8.
+            Some(n) => n as usize,
+            None => tcp::npaths(),
+        }
+    }
+
+    /// Whether pings (messages to port 0) are answered.
+    pub(crate) fn ping_enable(&self) -> bool {
+        self.overrides
+            .lock()
+            .ping_enable
+            .unwrap_or_else(tcp::ping_enable)
+    }
+
+    /// Stall threshold in milliseconds; 0 when stall detection is off.
+    pub(crate) fn stall_ms(&self) -> u32 {
+        self.overrides.lock().stall_ms
+    }
+
+    /// Every setting, as `RDS_TCP_CMD_GET_CONFIG` reports them.
+    pub(crate) fn settings(&self) -> Settings {
+        self.settings_of(&self.overrides.lock())
+    }
+
+    fn settings_of(&self, o: &Overrides) -> Settings {
+        let c = self.config_of(o);
+        Settings {
+            // CAST: the sysctls keep them >= 0.
+            tcp_sndbuf: c.tcp_sndbuf.max(0) as u32,
+            tcp_rcvbuf: c.tcp_rcvbuf.max(0) as u32,
+            // CAST: at most 8.
+            npaths: o.npaths.unwrap_or(tcp::npaths() as u32),
+            reconnect_min_ms: c.reconnect_min_ms,
+            reconnect_max_ms: c.reconnect_max_ms,
+            ping_enable: o.ping_enable.unwrap_or_else(tcp::ping_enable),
+            stall_ms: o.stall_ms,
+        }
+    }
+
+    /// `RDS_TCP_CMD_SET_CONFIG`: every change of `ch` or none. New TCP
+    /// buffer sizes reconnect every connection, as the sysctls do.
+    pub(crate) fn set_settings(&self, ch: &Change) -> core::result::Result<(), Refusal> {
+        let bufs_changed = {
+            // Under the lock, so that two requests apply one after the other,
+            // each checked against what the other left.
+            let mut o = self.overrides.lock();
+            let cur = self.settings_of(&o);
+            // CAST: MPATH_WORKERS is 8.
+            let new = cur.apply(ch, crate::conn::MPATH_WORKERS as u32)?;
+            if ch.npaths.is_some() {
+                o.npaths = Some(new.npaths);
+            }
+            if ch.reconnect_min_ms.is_some() || ch.reconnect_max_ms.is_some() {
+                o.reconnect_ms = Some((new.reconnect_min_ms, new.reconnect_max_ms));
+            }
+            if ch.ping_enable.is_some() {
+                o.ping_enable = Some(new.ping_enable);
+            }
+            o.stall_ms = new.stall_ms;
+            let changed = new.tcp_sndbuf != cur.tcp_sndbuf || new.tcp_rcvbuf != cur.tcp_rcvbuf;
+            if changed {
+                // CAST: `apply` keeps them <= i32::MAX.
+                self.net
+                    .set_tcp_bufs(new.tcp_sndbuf as i32, new.tcp_rcvbuf as i32);
+            }
+            changed
+        };
+        if bufs_changed {
+            self.reset_all();
+        }
+        Ok(())
     }
 
     /// Drops what closed socket `sk` still has queued on connections.
@@ -195,6 +309,16 @@ impl NetState {
         peers
     }
 
+    /// The connection at position `idx` in key order (netlink dumps).
+    pub(crate) fn peer_at(&self, idx: usize) -> Option<Arc<Paths>> {
+        self.inner.lock().conns.values().nth(idx).cloned()
+    }
+
+    /// The socket at position `idx` (netlink dumps).
+    pub(crate) fn sock_at(&self, idx: usize) -> Option<ARef<Sock>> {
+        self.socks.lock().values().nth(idx).cloned()
+    }
+
     /// The paths from `laddr` to `faddr`, if known.
     fn paths_if_any(&self, laddr: &Endpoint, faddr: &Addr) -> Option<Arc<Paths>> {
         self.inner.lock().conns.get(&(*laddr, *faddr)).cloned()
@@ -257,6 +381,7 @@ impl NetState {
             return Ok(c.clone());
         }
         inner.conns.insert(node.into_node(key, fresh.clone()));
+        self.table_gen.fetch_add(1, Ordering::Relaxed);
         Ok(fresh)
     }
 
@@ -271,12 +396,14 @@ impl NetState {
         // Keys are unique: a socket is linked once, and unlinked before its
         // memory can be reused.
         let old = self.socks.lock().insert(node.into_node(key, sk.into()));
+        self.table_gen.fetch_add(1, Ordering::Relaxed);
         drop(old);
     }
 
     /// Unlinks `sk` (close(2)); returns the list's reference to drop unlocked.
     pub(crate) fn sock_unlink(&self, sk: &Sock) -> Option<ARef<Sock>> {
         let key = core::ptr::from_ref(sk) as usize;
+        self.table_gen.fetch_add(1, Ordering::Relaxed);
         self.socks.lock().remove(&key)
     }
 

@@ -22,6 +22,7 @@ mod accept;
 mod bind;
 mod conn;
 mod info;
+mod netlink;
 mod netns;
 /// The protocol core; public so that its items are documented and not linted as
 /// unreachable (the same files are a host library, see Cargo.toml).
@@ -89,6 +90,11 @@ impl Rds {
     /// Sets in `map` the bits of the congested ports of local address `addr`.
     pub(crate) fn fill_cong_map(&self, addr: &proto::addr::Addr, map: &mut [u8]) {
         self.binds.lock().fill_cong_map(addr, map);
+    }
+
+    /// How many ports of local address `addr` are congested.
+    pub(crate) fn congested_ports(&self, addr: &proto::addr::Addr) -> u32 {
+        self.binds.lock().congested_ports(addr)
     }
 
     /// The socket bound to `ep`, if any, with a reference for the caller.

@@ -166,6 +166,11 @@ impl RecvQueue {
         n
     }
 
+    /// Bytes and messages queued.
+    pub(crate) fn usage(&self) -> (usize, usize) {
+        (self.bytes, self.list.iter().count())
+    }
+
     /// Whether anything is queued.
     pub(crate) fn is_empty(&self) -> bool {
         self.list.is_empty()

@@ -3,6 +3,8 @@
 //! Sending: sendmsg and delivery through memory to sockets of this host
 //! (net/rds/send.c, net/rds/loop.c).
 
+use core::sync::atomic::Ordering;
+
 use kernel::list::ListArc;
 use kernel::prelude::*;
 use kernel::uaccess::UserSlice;
@@ -237,6 +239,8 @@ fn tcp_queue(
                 break;
             }
             sys::stat_inc(Stat::CongSendError);
+            rs.cong.enobufs.fetch_add(1, Ordering::Relaxed);
+            peer.enobufs.fetch_add(1, Ordering::Relaxed);
             return Err(errno::enobufs());
         }
         sys::stat_inc(Stat::CongSendBlocked);
@@ -302,6 +306,7 @@ fn loop_xmit(
     while rs.recv.lock().over(limit) {
         if nonblock {
             sender.rds().cong_enobufs(dest.port);
+            sender.rds().cong.enobufs.fetch_add(1, Ordering::Relaxed);
             sys::stat_inc(Stat::CongSendError);
             return Err(errno::enobufs());
         }

@@ -74,6 +74,8 @@ pub(crate) struct CongMonitor {
     notify: AtomicU64,
     /// The congestion generation the socket last polled (`rs_cong_track`).
     seen: AtomicU32,
+    /// Sends refused with `ENOBUFS` (a congested port).
+    pub(crate) enobufs: AtomicU64,
 }
 
 /// The RDS state of one socket (upstream's `struct rds_sock` minus the `struct sock`).
@@ -160,6 +162,8 @@ impl RdsSock {
         let bound = self.inner.lock().bound;
         if let Some(b) = bound {
             self.net.local_cong_changed(&b.addr);
+            let now = self.recv.lock().map_congested();
+            crate::netlink::local_port_event(&self.net, &b, now);
         }
     }
 
@@ -237,6 +241,17 @@ impl RdsSock {
     }
 
     /// Whether the send buffer has room (see `snd_reserve`).
+    /// Bytes sent and not yet acknowledged or dropped (`rs_snd_bytes`).
+    pub(crate) fn snd_bytes(&self) -> usize {
+        self.snd_bytes.load(Ordering::Relaxed)
+    }
+
+    /// Ports this socket found congested and has not been told about yet
+    /// (`RDS_CONG_MONITOR`'s `rs_cong_mask`).
+    pub(crate) fn cong_mask(&self) -> u64 {
+        self.cong.mask.load(Ordering::Relaxed)
+    }
+
     pub(crate) fn snd_room(&self, limit: usize) -> bool {
         self.snd_bytes.load(Ordering::Acquire) < limit
     }

@@ -7,9 +7,11 @@
 //! `cargo test` and the fuzz targets exercise. Allocation-free: callers own buffers.
 
 pub mod addr;
+pub mod config;
 pub mod cong;
 pub mod header;
 pub mod info;
+pub mod metrics;
 pub mod reasm;
 pub mod seq;
 pub mod stats;

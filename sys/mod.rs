@@ -36,6 +36,13 @@ mod ffi {
     include!("shim_generated.rs");
 }
 
+/// Plain structs of the netlink family's requests, replies and events
+/// (sys/shim.h), filled by `crate::netlink`.
+pub(crate) use ffi::{
+    rdsrs_nl_config as NlConfig, rdsrs_nl_conn as NlConn, rdsrs_nl_event as NlEvent,
+    rdsrs_nl_key as NlKey, rdsrs_nl_path as NlPath, rdsrs_nl_sock as NlSock,
+};
+
 /// Network errnos that `kernel::error::code` does not define in 6.12.
 pub(crate) mod errno {
     use kernel::bindings;
@@ -528,6 +535,12 @@ static OPS: ffi::rdsrs_ops = ffi::rdsrs_ops {
     tcp_bufs_changed: Some(tcp_bufs_changed),
     net_init: Some(net_init),
     net_exit: Some(net_exit),
+    nl_get_config: Some(nl_get_config),
+    nl_set_config: Some(nl_set_config),
+    nl_conn: Some(nl_conn),
+    nl_sock: Some(nl_sock),
+    net_tick: Some(net_tick),
+    nl_reset: Some(nl_reset),
 };
 
 /// # Safety
@@ -905,4 +918,117 @@ unsafe extern "C" fn net_exit(ctx: *mut c_void, _net: *mut ffi::net, priv_: *mut
         )
     };
     rds.net_exit(state);
+}
+
+/// `rdsrs_ops.nl_get_config`.
+///
+/// # Safety
+///
+/// Called only through `OPS` by sys/genl.c, with the arguments shim.h documents.
+unsafe extern "C" fn nl_get_config(_ctx: *mut c_void, net_priv: *mut c_void, cfg: *mut NlConfig) {
+    // SAFETY: The requester's namespace is alive while its request runs.
+    let net = unsafe { net_state(net_priv) };
+    // SAFETY: `cfg` points to a struct the caller owns, for this call.
+    crate::netlink::get_config(&net, unsafe { &mut *cfg });
+}
+
+/// `rdsrs_ops.nl_set_config`.
+///
+/// # Safety
+///
+/// Called only through `OPS` by sys/genl.c, with the arguments shim.h documents.
+unsafe extern "C" fn nl_set_config(
+    _ctx: *mut c_void,
+    net_priv: *mut c_void,
+    cfg: *const NlConfig,
+    attr: *mut c_int,
+    why: *mut *const core::ffi::c_char,
+) -> c_int {
+    // SAFETY: The requester's namespace is alive while its request runs.
+    let net = unsafe { net_state(net_priv) };
+    // SAFETY: `cfg` points to a struct the caller owns, for this call.
+    match crate::netlink::set_config(&net, unsafe { &*cfg }) {
+        Ok(()) => 0,
+        Err(e) => {
+            // SAFETY: `attr` and `why` are writable outputs; `e.why` is
+            // 'static, so the C side may keep the pointer for its extack.
+            unsafe {
+                // CAST: attribute numbers are small.
+                *attr = e.attr as c_int;
+                *why = e.why.as_ptr();
+            }
+            e.err.to_errno()
+        }
+    }
+}
+
+/// `rdsrs_ops.nl_conn`.
+///
+/// # Safety
+///
+/// Called only through `OPS` by sys/genl.c, with the arguments shim.h documents.
+unsafe extern "C" fn nl_conn(
+    _ctx: *mut c_void,
+    net_priv: *mut c_void,
+    idx: core::ffi::c_ulong,
+    out: *mut NlConn,
+    gen: *mut core::ffi::c_uint,
+) -> c_int {
+    // SAFETY: The dumping socket's namespace is alive while it dumps.
+    let net = unsafe { net_state(net_priv) };
+    // SAFETY: `gen` is a writable output.
+    unsafe { *gen = net.table_gen.load(core::sync::atomic::Ordering::Relaxed) };
+    // CAST: an index of a table in memory.
+    let idx = idx as usize;
+    // SAFETY: `out` points to a zeroed struct the caller owns, for this call.
+    from_result(|| crate::netlink::conn_at(&net, idx, unsafe { &mut *out }).map(|()| 0))
+}
+
+/// `rdsrs_ops.nl_sock`.
+///
+/// # Safety
+///
+/// Called only through `OPS` by sys/genl.c, with the arguments shim.h documents.
+unsafe extern "C" fn nl_sock(
+    _ctx: *mut c_void,
+    net_priv: *mut c_void,
+    idx: core::ffi::c_ulong,
+    out: *mut NlSock,
+    gen: *mut core::ffi::c_uint,
+) -> c_int {
+    // SAFETY: The dumping socket's namespace is alive while it dumps.
+    let net = unsafe { net_state(net_priv) };
+    // SAFETY: `gen` is a writable output.
+    unsafe { *gen = net.table_gen.load(core::sync::atomic::Ordering::Relaxed) };
+    // CAST: an index of a table in memory.
+    let idx = idx as usize;
+    // SAFETY: `out` points to a zeroed struct the caller owns, for this call.
+    from_result(|| crate::netlink::sock_at(&net, idx, unsafe { &mut *out }).map(|()| 0))
+}
+
+/// `rdsrs_ops.nl_reset`.
+///
+/// # Safety
+///
+/// Called only through `OPS` by sys/genl.c, with the arguments shim.h documents.
+unsafe extern "C" fn nl_reset(
+    _ctx: *mut c_void,
+    net_priv: *mut c_void,
+    key: *const NlKey,
+) -> c_int {
+    // SAFETY: The requester's namespace is alive while its request runs.
+    let net = unsafe { net_state(net_priv) };
+    // SAFETY: `key` points to a struct the caller owns, for this call.
+    from_result(|| crate::netlink::reset(&net, unsafe { &*key }).map(|()| 0))
+}
+
+/// `rdsrs_ops.net_tick`.
+///
+/// # Safety
+///
+/// Called only through `OPS` by sys/shim.c, with the arguments shim.h documents.
+unsafe extern "C" fn net_tick(_ctx: *mut c_void, net_priv: *mut c_void) -> core::ffi::c_uint {
+    // SAFETY: The namespace's exit cancels this work before freeing its state.
+    let net = unsafe { net_state(net_priv) };
+    crate::netlink::tick(&net)
 }

@@ -20,7 +20,7 @@
 #include <net/sock.h>
 #include <net/tcp.h>
 
-#include "shim.h"
+#include "internal.h"
 
 MODULE_VERSION(RDSRS_VERSION);
 
@@ -74,6 +74,7 @@ static struct workqueue_struct *rdsrs_workqueue;
 /* Per-namespace data: the Rust state and the net.rds.tcp sysctls. */
 struct rdsrs_net {
 	void *priv;
+	struct delayed_work tick;
 	int tcp_sndbuf;
 	int tcp_rcvbuf;
 	struct ctl_table *tbl;
@@ -417,6 +418,15 @@ static const struct ctl_table rdsrs_tcp_table[] = {
 	},
 };
 
+static void rdsrs_net_tick(struct work_struct *work)
+{
+	struct rdsrs_net *rn = container_of(to_delayed_work(work),
+					    struct rdsrs_net, tick);
+	unsigned int next_ms = ops->net_tick(ops_ctx, rn->priv);
+
+	queue_delayed_work(rdsrs_workqueue, &rn->tick, msecs_to_jiffies(next_ms));
+}
+
 static int __net_init rdsrs_net_init(struct net *net)
 {
 	struct rdsrs_net *rn = rdsrs_net(net);
@@ -437,6 +447,8 @@ static int __net_init rdsrs_net_init(struct net *net)
 		ret = -ENOMEM;
 		goto err_priv;
 	}
+	INIT_DELAYED_WORK(&rn->tick, rdsrs_net_tick);
+	queue_delayed_work(rdsrs_workqueue, &rn->tick, HZ);
 	return 0;
 
 err_priv:
@@ -451,6 +463,8 @@ static void __net_exit rdsrs_net_exit(struct net *net)
 {
 	struct rdsrs_net *rn = rdsrs_net(net);
 
+	/* Also stops the work requeueing itself. */
+	cancel_delayed_work_sync(&rn->tick);
 	unregister_net_sysctl_table(rn->hdr);
 	kfree(rn->tbl);
 	ops->net_exit(ops_ctx, net, rn->priv);
@@ -470,6 +484,25 @@ void rdsrs_net_tcp_bufs(struct net *net, int *sndbuf, int *rcvbuf)
 
 	*sndbuf = READ_ONCE(rn->tcp_sndbuf);
 	*rcvbuf = READ_ONCE(rn->tcp_rcvbuf);
+}
+
+void rdsrs_net_set_tcp_bufs(struct net *net, int sndbuf, int rcvbuf)
+{
+	struct rdsrs_net *rn = rdsrs_net(net);
+
+	WRITE_ONCE(rn->tcp_sndbuf, sndbuf);
+	WRITE_ONCE(rn->tcp_rcvbuf, rcvbuf);
+}
+
+void *rdsrs_net_priv(struct net *net)
+{
+	return rdsrs_net(net)->priv;
+}
+
+const struct rdsrs_ops *rdsrs_ops_get(void **ctx)
+{
+	*ctx = ops_ctx;
+	return ops;
 }
 
 void rdsrs_reconnect_delays(unsigned int *min_ms, unsigned int *max_ms)
@@ -506,11 +539,16 @@ int rdsrs_register(const struct rdsrs_ops *rust_ops, void *ctx)
 	ret = register_pernet_subsys(&rdsrs_net_ops);
 	if (ret)
 		goto err_proto;
-	ret = sock_register(&rdsrs_family_ops);
+	ret = rdsrs_genl_init();
 	if (ret)
 		goto err_pernet;
+	ret = sock_register(&rdsrs_family_ops);
+	if (ret)
+		goto err_genl;
 	return 0;
 
+err_genl:
+	rdsrs_genl_exit();
 err_pernet:
 	unregister_pernet_subsys(&rdsrs_net_ops);
 err_proto:
@@ -525,6 +563,7 @@ err_wq:
 void rdsrs_unregister(void)
 {
 	sock_unregister(AF_RDS);
+	rdsrs_genl_exit();
 	unregister_pernet_subsys(&rdsrs_net_ops);
 	proto_unregister(&rdsrs_proto);
 	unregister_net_sysctl_table(rdsrs_rds_sysctl);

@@ -64,6 +64,84 @@ enum rdsrs_tcp_state {
 	RDSRS_TCP_CLOSED,	/* closed, closing, or reset */
 };
 
+/* What the rds_tcp netlink family carries (include/uapi/linux/rds_tcp_nl.h). */
+enum {
+	RDSRS_NL_LAT_BUCKETS	= 32,
+};
+
+struct rdsrs_nl_config {
+	unsigned int present;
+	unsigned int tcp_sndbuf;
+	unsigned int tcp_rcvbuf;
+	unsigned int npaths;
+	unsigned int reconnect_min_ms;
+	unsigned int reconnect_max_ms;
+	unsigned int stall_ms;
+	unsigned char ping_enable;
+};
+
+/* A connection's key; addresses IPv6 or IPv4-mapped, network order. */
+struct rdsrs_nl_key {
+	unsigned char laddr[16];
+	unsigned char faddr[16];
+	unsigned int ifindex;		/* 0 unless link-local */
+	unsigned char tos;
+};
+
+struct rdsrs_nl_path {
+	unsigned int index;
+	unsigned int state;		/* enum rds_tcp_path_state */
+	unsigned char has_sock;		/* the ports and RTTs are valid */
+	unsigned char stalled;
+	unsigned short lport;
+	unsigned short fport;
+	unsigned int rtt_us;
+	unsigned int rttvar_us;
+	unsigned long long tx_bytes, tx_msgs, rx_bytes, rx_msgs;
+	unsigned long long retrans_msgs, reconnects;
+	unsigned long long unacked_bytes, unacked_msgs;
+	unsigned long long queued_bytes, queued_msgs;
+	unsigned long long next_tx_seq, next_rx_seq;
+	unsigned long long last_progress_ms;
+	unsigned long long lat[RDSRS_NL_LAT_BUCKETS];
+};
+
+struct rdsrs_nl_conn {
+	struct rdsrs_nl_key key;
+	unsigned int local_cong_ports;
+	unsigned int peer_cong_ports;
+	unsigned long long tx_enobufs;
+	unsigned int npaths;		/* valid entries of @paths */
+	struct rdsrs_nl_path paths[RDSRS_MPATH_WORKERS];
+};
+
+struct rdsrs_nl_sock {
+	unsigned char bound;		/* @bound_addr, @bound_port valid */
+	unsigned char connected;	/* @conn_addr, @conn_port valid */
+	unsigned char congested;
+	unsigned char tos;
+	unsigned char bound_addr[16];
+	unsigned char conn_addr[16];
+	unsigned short bound_port;
+	unsigned short conn_port;
+	unsigned int ifindex;
+	unsigned int sndbuf, snd_bytes, rcvbuf, rcv_bytes, rcv_msgs;
+	unsigned long long inode, cong_mask, enobufs;
+};
+
+/* An event for the "events" group; @present: bit 1 << RDS_TCP_EVENT_A_*. */
+struct rdsrs_nl_event {
+	unsigned int present;
+	unsigned int type;		/* enum rds_tcp_event */
+	struct rdsrs_nl_key key;
+	unsigned int path;
+	unsigned short lport;
+	unsigned short fport;
+	unsigned int error;
+	unsigned long long last_progress_ms;
+	unsigned long long waiting_bytes;
+};
+
 /*
  * Callbacks into Rust. @ctx is the pointer given to rdsrs_register(); @priv is
  * what ->sock_new or ->net_init stored. Every callback runs in process context
@@ -141,6 +219,38 @@ struct rdsrs_ops {
 	int (*net_init)(void *ctx, struct net *net, void **priv);
 	/* A network namespace goes: free its state. */
 	void (*net_exit)(void *ctx, struct net *net, void *priv);
+
+	/*
+	 * The rds_tcp generic netlink family (sys/genl.c), each in the
+	 * namespace whose state is @net_priv: the requester's.
+	 */
+	/* RDS_TCP_CMD_GET_CONFIG: fills every field of @cfg. */
+	void (*nl_get_config)(void *ctx, void *net_priv, struct rdsrs_nl_config *cfg);
+	/*
+	 * RDS_TCP_CMD_SET_CONFIG of the fields @cfg->present names (bit
+	 * 1 << RDS_TCP_CONFIG_A_*): all applied, or none and -errno with the
+	 * attribute to blame in *@attr (0 for none) and a static message in
+	 * *@why.
+	 */
+	int (*nl_set_config)(void *ctx, void *net_priv,
+			     const struct rdsrs_nl_config *cfg, int *attr,
+			     const char **why);
+	/*
+	 * Dumps: fills @out with the connection (socket) at position @idx, in
+	 * key order; -ENOENT past the last. *@gen is a number that changes
+	 * whenever connections (sockets) come or go.
+	 */
+	int (*nl_conn)(void *ctx, void *net_priv, unsigned long idx,
+		       struct rdsrs_nl_conn *out, unsigned int *gen);
+	int (*nl_sock)(void *ctx, void *net_priv, unsigned long idx,
+		       struct rdsrs_nl_sock *out, unsigned int *gen);
+	/*
+	 * Once a second in each namespace (on the module's workqueue): checks
+	 * paths for stalls. Returns the milliseconds until the next call.
+	 */
+	unsigned int (*net_tick)(void *ctx, void *net_priv);
+	/* RDS_TCP_CMD_RESET_CONN of the connection @key: 0 or -ENOENT. */
+	int (*nl_reset)(void *ctx, void *net_priv, const struct rdsrs_nl_key *key);
 };
 
 /* Registers AF_RDS: proto, per-netns operations, then the socket family. */
@@ -266,6 +376,12 @@ void rdsrs_reconnect_delays(unsigned int *min_ms, unsigned int *max_ms);
 int rdsrs_npaths(void);
 /* net.rds.ping_enable. */
 int rdsrs_ping_enable(void);
+/* Sets net.rds.tcp.rds_tcp_{snd,rcv}buf of @net (values already checked). */
+void rdsrs_net_set_tcp_bufs(struct net *net, int sndbuf, int rcvbuf);
+/* Whether anyone listens to the events group in @net. */
+_Bool rdsrs_nl_listening(struct net *net);
+/* Sends @ev to the events group in @net; allocation failure loses it. */
+void rdsrs_nl_notify(struct net *net, const struct rdsrs_nl_event *ev);
 
 /* The module's workqueue (transport work), made by rdsrs_register(). */
 struct workqueue_struct *rdsrs_wq(void);

@@ -40,6 +40,24 @@ impl NetRef {
         unsafe { ffi::rdsrs_net_tcp_bufs(self.0.as_ptr(), &mut snd, &mut rcv) };
         (snd, rcv)
     }
+
+    /// Sets both (already checked: 0 or at least the kernel's minimum).
+    pub(crate) fn set_tcp_bufs(&self, snd: i32, rcv: i32) {
+        // SAFETY: Live by the type invariant.
+        unsafe { ffi::rdsrs_net_set_tcp_bufs(self.0.as_ptr(), snd, rcv) };
+    }
+
+    /// Whether anyone listens to the netlink events group here.
+    pub(crate) fn nl_listening(&self) -> bool {
+        // SAFETY: Live by the type invariant.
+        unsafe { ffi::rdsrs_nl_listening(self.0.as_ptr()) }
+    }
+
+    /// Sends `ev` to the netlink events group of this namespace.
+    pub(crate) fn nl_notify(&self, ev: &crate::sys::NlEvent) {
+        // SAFETY: Live by the type invariant; `ev` is read during the call only.
+        unsafe { ffi::rdsrs_nl_notify(self.0.as_ptr(), ev) };
+    }
 }
 
 /// `net.rds.reconnect_min_delay_ms` and `reconnect_max_delay_ms`.
@@ -234,6 +252,8 @@ impl TcpSock {
             faddr: Addr(p),
             lport: i.lport,
             pport: i.pport,
+            srtt_us: i.srtt_us,
+            rttvar_us: i.rttvar_us,
         }
     }
 
@@ -278,6 +298,9 @@ pub(crate) struct TcpInfo {
     pub(crate) faddr: Addr,
     pub(crate) lport: u16,
     pub(crate) pport: u16,
+    /// Smoothed RTT and its variation, microseconds (`tcpi_rtt`, `tcpi_rttvar`).
+    pub(crate) srtt_us: u32,
+    pub(crate) rttvar_us: u32,
 }
 
 /// A socket just accepted, without our callbacks yet.

@@ -53,7 +53,10 @@
  * reconnect backoff (net.rds.reconnect_{min,max}_delay_ms, per namespace
  * here). PING_ENABLE is net.rds.ping_enable: 1 answers messages to port 0
  * with a pong. STALL_MS is the stall threshold of the path-stalled event
- * (below); 0 turns stall detection off.
+ * (below); 0 turns stall detection off; 10000 in a new namespace. Until a
+ * SET_CONFIG gives them, NPATHS follows rds_rs's npaths module parameter
+ * and RECONNECT_*_MS and PING_ENABLE the net.rds sysctls; once set, they
+ * are the namespace's own.
  *
  * RDS_TCP_CMD_SET_CONFIG
  * ----------------------
