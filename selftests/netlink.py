@@ -47,11 +47,12 @@ CMD_GET_CONFIG, CMD_SET_CONFIG, CMD_GET_CONN, CMD_RESET_CONN, CMD_GET_SOCK, CMD_
 CFG = dict(tcp_sndbuf=1, tcp_rcvbuf=2, npaths=3, reconnect_min_ms=4, reconnect_max_ms=5,
            ping_enable=6, stall_ms=7)
 CONN_LOCAL, CONN_PEER, CONN_TOS, CONN_IFINDEX, CONN_PATHS = 1, 2, 3, 4, 8
-PATH_INDEX, PATH_STATE, PATH_TX_BYTES, PATH_TX_MSGS, PATH_UNACKED_MSGS = 1, 2, 5, 6, 12
+PATH_INDEX, PATH_STATE, PATH_TX_BYTES, PATH_TX_MSGS, PATH_RX_BYTES, PATH_RX_MSGS = 1, 2, 5, 6, 7, 8
+PATH_UNACKED_MSGS = 12
 PATH_QUEUED_MSGS, PATH_LAT_HIST = 14, 21
 LAT_COUNT = 2
 SOCK_BOUND_ADDR, SOCK_BOUND_PORT, SOCK_RCV_BYTES, SOCK_RCV_MSGS, SOCK_CONGESTED = 1, 2, 11, 12, 13
-EV_TYPE, EV_LOCAL, EV_PEER, EV_PATH, EV_LOCAL_PORT = 1, 2, 3, 6, 7
+EV_TYPE, EV_LOCAL, EV_PEER, EV_PATH, EV_LOCAL_PORT, EV_PEER_PORT = 1, 2, 3, 6, 7, 8
 EV_NAMES = {1: "conn-up", 2: "conn-down", 3: "port-congested", 4: "port-uncongested",
             5: "path-stalled", 6: "path-unstalled"}
 
@@ -196,7 +197,7 @@ def refused(g, tap, name, cmd, payload, want_errno, want_msg=True, want_miss=Non
               f"got {err} (missing {err.miss}), config before {before} after {after}")
 
 
-def config_tests(tap, g):
+def config_tests(tap, g, a):
     cfg = g.config()
     tap.check(set(cfg) == set(CFG), f"GET_CONFIG: every setting ({cfg})")
     new = dict(stall_ms=2500, reconnect_min_ms=10, reconnect_max_ms=2000, ping_enable=1)
@@ -217,27 +218,40 @@ def config_tests(tap, g):
             CMD_SET_CONFIG, u32(CFG["stall_ms"], 7) + u32(CFG["tcp_sndbuf"], 100), errno.EINVAL)
     refused(g, tap, "reconnect_min_ms above reconnect_max_ms, with valid others", CMD_SET_CONFIG,
             u32(CFG["stall_ms"], 9) + u32(CFG["reconnect_min_ms"], 5000), errno.EINVAL)
-    refused(g, tap, "the event command", CMD_EVENT, b"", errno.EOPNOTSUPP, want_msg=False)
+    refused(g, tap, "the event command", CMD_EVENT, b"", errno.EOPNOTSUPP)
 
+    # Unprivileged: each change refused with EPERM and a message, reading
+    # allowed. The child reports through a pipe.
+    r, w = os.pipe()
     pid = os.fork()
     if pid == 0:
-        code = 0
+        out = []
         try:
+            a.__enter__()  # Into the namespace while still allowed to.
             os.setgid(65534)
             os.setuid(65534)
             g2 = Genl()
-            try:
-                g2.request(CMD_SET_CONFIG, u32(CFG["stall_ms"], 1))
-            except NlError as e:
-                code = e.errno
-            g2.request(CMD_GET_CONFIG)  # Reading needs no privilege.
-        except Exception:
-            code = 255
-        os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    tap.check(os.WEXITSTATUS(status) == errno.EPERM and g.config()["stall_ms"] == 2500,
-              "SET_CONFIG unprivileged: EPERM, nothing changed; GET_CONFIG allowed",
-              f"child exit {os.WEXITSTATUS(status)}")
+            for cmd, payload in [(CMD_SET_CONFIG, u32(CFG["stall_ms"], 1)),
+                                 (CMD_RESET_CONN, attr(CONN_LOCAL, mapped(A4)) + attr(CONN_PEER, mapped(B4)))]:
+                try:
+                    g2.request(cmd, payload)
+                    out.append("accepted")
+                except NlError as e:
+                    out.append(f"{errno.errorcode.get(e.errno)}:{e.msg}")
+            g2.request(CMD_GET_CONFIG)
+            out.append("read")
+        except Exception as e:
+            out.append(repr(e))
+        os.write(w, "|".join(out).encode())
+        os._exit(0)
+    os.close(w)
+    with os.fdopen(r) as f:
+        got = f.read().split("|")
+    os.waitpid(pid, 0)
+    tap.check(len(got) == 3 and all(x.startswith("EPERM:") and "CAP_NET_ADMIN" in x for x in got[:2])
+              and got[2] == "read" and g.config()["stall_ms"] == 2500,
+              "unprivileged: SET_CONFIG and RESET_CONN refused (EPERM, with a message), "
+              "nothing changed; GET_CONFIG allowed", got)
 
 
 def rds_socket(ns, addr, port, rcvbuf=None):
@@ -275,30 +289,54 @@ def sock_tests(tap, g, a):
             s.close()
 
 
+def totals(g, local, peer):
+    """Sums over the paths of the connection local -> peer."""
+    msgs = [parse(m) for m in g.request(CMD_GET_CONN, dump=True)]
+    mine = [m for m in msgs if m[CONN_LOCAL][0] == mapped(local) and m[CONN_PEER][0] == mapped(peer)]
+    paths = [parse(p) for m in mine for p in parse(m.get(CONN_PATHS, [b""])[0]).get(0, [])]
+    up = [p for p in paths if uint(p[PATH_STATE][0]) == 3]
+
+    def total(t):
+        return sum(uint(p[t][0]) for p in paths)
+    return {
+        "msgs": len(mine),
+        "paths": sorted(uint(p[PATH_INDEX][0]) for p in up),
+        "tx_msgs": total(PATH_TX_MSGS), "tx_bytes": total(PATH_TX_BYTES),
+        "rx_msgs": total(PATH_RX_MSGS), "rx_bytes": total(PATH_RX_BYTES),
+        "waiting": total(PATH_UNACKED_MSGS) + total(PATH_QUEUED_MSGS),
+        "lat": sum(uint(parse(bk)[LAT_COUNT][0]) for p in paths
+                   for bk in parse(p.get(PATH_LAT_HIST, [b""])[0]).get(0, [])),
+    }
+
+
 def conn_tests(tap, g, a, b):
     sa, sb = rds_socket(a, A4, 4000), rds_socket(b, B4, 4000)
     try:
-        # In batches, below the receiver's congestion limit.
-        n, got = 200, 0
+        # Connected, handshake done: one message each way first.
+        sa.sendto(b"x", (B4, 4000))
+        sb.recv(10)
+        time.sleep(0.5)
+        with b:
+            gb0 = Genl()
+        before_a, before_b = totals(g, A4, B4), totals(gb0, B4, A4)
+        # In batches, below the receiver's congestion limit (no map updates).
+        n, size, got = 200, 1000, 0
         for _ in range(n // 20):
             for i in range(20):
-                sa.sendto(bytes(1000), (B4, 4000))
-            got += sum(len(sb.recv(2000)) == 1000 for _ in range(20))
+                sa.sendto(bytes(size), (B4, 4000))
+            got += sum(len(sb.recv(2000)) == size for _ in range(20))
         tap.check(got == n, f"{n} messages A -> B")
         time.sleep(0.5)  # Acknowledgements.
-        msgs = [parse(m) for m in g.request(CMD_GET_CONN, dump=True)]
-        mine = [m for m in msgs if m[CONN_LOCAL][0] == mapped(A4) and m[CONN_PEER][0] == mapped(B4)]
-        paths = [parse(p) for m in mine for p in parse(m.get(CONN_PATHS, [b""])[0]).get(0, [])]
-        idx = sorted(uint(p[PATH_INDEX][0]) for p in paths)
-        tx = sum(uint(p[PATH_TX_MSGS][0]) for p in paths)
-        lat = sum(uint(parse(bk)[LAT_COUNT][0]) for p in paths
-                  for bk in parse(p.get(PATH_LAT_HIST, [b""])[0]).get(0, []))
-        unacked = sum(uint(p[PATH_UNACKED_MSGS][0]) + uint(p[PATH_QUEUED_MSGS][0]) for p in paths)
-        tap.check(idx == list(range(8)) and all(uint(p[PATH_STATE][0]) == 3 for p in paths),
-                  f"GET_CONN: one connection, 8 paths up, each once (in {len(mine)} message(s))", idx)
-        tap.check(tx >= n and lat >= n and unacked == 0,
-                  f"GET_CONN: {tx} messages sent, {lat} in the latency histograms, none waiting",
-                  f"tx {tx} lat {lat} waiting {unacked}")
+        after_a, after_b = totals(g, A4, B4), totals(gb0, B4, A4)
+        d = {k: after_a[k] - before_a[k] for k in after_a if k != "paths"}
+        rx = {k: after_b[k] - before_b[k] for k in after_b if k != "paths"}
+        idx = after_a["paths"]
+        tap.check(idx == list(range(8)),
+                  f"GET_CONN: one connection, 8 paths up, each once (in {after_a['msgs']} message(s))", idx)
+        tap.check(d["tx_msgs"] == n and d["tx_bytes"] == n * size and d["lat"] == n and d["waiting"] == 0
+                  and rx["rx_msgs"] == n and rx["rx_bytes"] == n * size,
+                  f"GET_CONN counters: A sent {n} messages of {size} B, {n} acknowledged (latency "
+                  f"histogram), none waiting; B received {n} messages of {size} B", f"A {d} B {rx}")
 
         # Reset: every path goes down and up, and nothing is lost.
         # Events on their own socket: request() skips what is not its reply.
@@ -337,18 +375,23 @@ def conn_tests(tap, g, a, b):
                   "path-unstalled once the link works again",
                   f"stalled {stalled} unstalled {unstalled}")
 
-        # A local port crossing its limit, and back.
-        small = rds_socket(b, B4, 4100, rcvbuf=4096)
-        for _ in range(20):
-            try:
-                sa.sendto(bytes(1000), (B4, 4100))
-            except OSError:
-                break
-        time.sleep(1)
+        # A port crossing its limit, and back: on B a local port, on A a
+        # port of the peer (its congestion map update).
         with b:
             gb = Genl()
         gb.join("events")
-        c = [parse(m) for m in gb.request(CMD_GET_SOCK, dump=True)]
+        ge.events(0.5)  # Drop what came before.
+        small = rds_socket(b, B4, 4100, rcvbuf=4096)
+        sent = 0
+        for _ in range(20):
+            try:
+                sa.sendto(bytes(1000), (B4, 4100))
+                sent += 1
+            except OSError:
+                break
+        time.sleep(1)
+        # Requests on another socket: request() skips the events.
+        c = [parse(m) for m in gb0.request(CMD_GET_SOCK, dump=True)]
         flag = [s for s in c if SOCK_BOUND_PORT in s and uint(s[SOCK_BOUND_PORT][0]) == 4100]
         tap.check(flag and SOCK_CONGESTED in flag[0], "GET_SOCK: the full socket is flagged congested")
         drained = 0
@@ -359,17 +402,20 @@ def conn_tests(tap, g, a, b):
                 drained += 1
         except OSError:
             pass
-        evs = gb.events(2)
-        names = [(name, uint(e[EV_LOCAL_PORT][0])) for name, e in evs if EV_LOCAL_PORT in e]
-        tap.check(("port-uncongested", 4100) in names,
-                  f"events: port-uncongested for port 4100 after draining {drained} messages", evs)
+        local = [(name, uint(e[EV_LOCAL_PORT][0])) for name, e in gb.events(2) if EV_LOCAL_PORT in e]
+        tap.check(local[:1] == [("port-congested", 4100)] and ("port-uncongested", 4100) in local,
+                  f"events (B): local port 4100 congested after {sent} messages, "
+                  f"uncongested after draining {drained}", local)
+        peer = [(name, uint(e[EV_PEER_PORT][0])) for name, e in ge.events(2) if EV_PEER_PORT in e]
+        tap.check(("port-congested", 4100) in peer and ("port-uncongested", 4100) in peer,
+                  "events (A): the peer's port 4100 congested, then uncongested (its map updates)", peer)
         small.close()
     finally:
         sa.close()
         sb.close()
 
     refused(g, tap, "RESET_CONN without the peer address", CMD_RESET_CONN,
-            attr(CONN_LOCAL, mapped(A4)), errno.EINVAL, want_msg=False, want_miss=CONN_PEER)
+            attr(CONN_LOCAL, mapped(A4)), errno.EINVAL, want_miss=CONN_PEER)
     refused(g, tap, "RESET_CONN with a short address", CMD_RESET_CONN,
             attr(CONN_LOCAL, mapped(A4)[:4]) + attr(CONN_PEER, mapped(B4)), errno.ERANGE)
     refused(g, tap, "RESET_CONN of an unknown connection", CMD_RESET_CONN,
@@ -393,7 +439,7 @@ try:
         ns.run(f"ip addr add {v4}/24 dev {dev}")
     with a:
         g = Genl()
-    config_tests(tap, g)
+    config_tests(tap, g, a)
     sock_tests(tap, g, a)
     conn_tests(tap, g, a, b)
 finally:

@@ -195,6 +195,7 @@ def netlink_tests(a, b):
                      "set reconnect-min-ms > reconnect-max-ms: refused whole",
                      "set without CAP_NET_ADMIN: refused with advice",
                      "reset and monitor: conn-down and conn-up events",
+                     "monitor: path-stalled under 100% loss (stall-ms 1000), path-unstalled after",
                      "reset of a connection that does not exist"):
             tap.skip(name, "no rds_tcp netlink family in this module")
         return
@@ -261,6 +262,41 @@ def netlink_tests(a, b):
               and {"conn-down", "conn-up"} <= {e["event"] for e in mine},
               "reset and monitor: conn-down and conn-up events",
               f"reset: {detail(r)}\nmonitor exit {mon.returncode}: {out.strip()} {err.strip()}")
+
+    # A path cut by 100% loss (netem): monitor reports it stalled within
+    # the threshold (plus the once-a-second check), and cleared after.
+    p = rdstcp(a, "set", "stall-ms", "1000")
+    mon = subprocess.Popen(["ip", "netns", "exec", a.name, BIN, "monitor", "--json", "--timeout", "12"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1)
+    sa, sb = rds_socket(a, A4, PORT), rds_socket(b, B4, PORT)
+    t0 = time.time()  # The clock of the events' "time".
+    try:
+        a.run("tc qdisc add dev veth-ca root netem loss 100%")
+        try:
+            for i in range(10):
+                sa.sendto(bytes(SIZE), (B4, PORT))
+            time.sleep(4)
+        finally:
+            a.run("tc qdisc del dev veth-ca root")
+        for _ in range(10):
+            sb.recvfrom(SIZE * 2)
+    finally:
+        sa.close()
+        sb.close()
+    try:
+        out, err = mon.communicate(timeout=40)
+    except subprocess.TimeoutExpired:
+        mon.kill()
+        out, err = mon.communicate()
+    events = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    kinds = [e["event"] for e in events if e.get("peer") == B4 and e["event"].startswith("path-")]
+    stalled = [e for e in events if e["event"] == "path-stalled"]
+    tap.check(p.returncode == 0 and kinds[:2] == ["path-stalled", "path-unstalled"]
+              and stalled[0]["last_progress_ms"] > 1000 and stalled[0]["waiting_bytes"] >= 10 * SIZE
+              and stalled[0]["time"] - t0 < 30,
+              "monitor: path-stalled under 100% loss (stall-ms 1000), path-unstalled after",
+              f"set: {detail(p)}\nmonitor exit {mon.returncode}: {out.strip()} {err.strip()}")
 
     p = rdstcp(a, "reset", A4, "192.0.2.99", "3")
     tap.check(p.returncode != 0 and "no connection" in p.stderr,

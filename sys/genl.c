@@ -58,6 +58,19 @@ static void *req_net(struct genl_info *info, const struct rdsrs_ops **ops,
 	return rdsrs_net_priv(genl_info_net(info));
 }
 
+/*
+ * CAP_NET_ADMIN in the user namespace owning the request's network namespace,
+ * as GENL_UNS_ADMIN_PERM checks, but answered with an extack message.
+ */
+static bool admin(struct sk_buff *skb, struct genl_info *info)
+{
+	if (netlink_ns_capable(skb, genl_info_net(info)->user_ns, CAP_NET_ADMIN))
+		return true;
+	NL_SET_ERR_MSG(info->extack,
+		       "needs CAP_NET_ADMIN in the network namespace's user namespace");
+	return false;
+}
+
 static int get_config(struct sk_buff *skb, struct genl_info *info)
 {
 	struct rdsrs_nl_config cfg = {};
@@ -97,6 +110,9 @@ static int set_config(struct sk_buff *skb, struct genl_info *info)
 	void *ctx, *priv = req_net(info, &ops, &ctx);
 	const char *why = NULL;
 	int attr = 0, ret;
+
+	if (!admin(skb, info))
+		return -EPERM;
 
 #define TAKE(a, field, get)					\
 	do {							\
@@ -346,9 +362,13 @@ static int reset_conn(struct sk_buff *skb, struct genl_info *info)
 	void *ctx, *priv = req_net(info, &ops, &ctx);
 	int ret;
 
+	if (!admin(skb, info))
+		return -EPERM;
 	if (GENL_REQ_ATTR_CHECK(info, RDS_TCP_CONN_A_LOCAL_ADDR) ||
-	    GENL_REQ_ATTR_CHECK(info, RDS_TCP_CONN_A_PEER_ADDR))
+	    GENL_REQ_ATTR_CHECK(info, RDS_TCP_CONN_A_PEER_ADDR)) {
+		NL_SET_ERR_MSG(info->extack, "the local and peer addresses are required");
 		return -EINVAL;
+	}
 	nla_memcpy(key.laddr, tb[RDS_TCP_CONN_A_LOCAL_ADDR], RDS_TCP_ADDR_LEN);
 	nla_memcpy(key.faddr, tb[RDS_TCP_CONN_A_PEER_ADDR], RDS_TCP_ADDR_LEN);
 	if (tb[RDS_TCP_CONN_A_TOS])
@@ -361,6 +381,13 @@ static int reset_conn(struct sk_buff *skb, struct genl_info *info)
 	return ret;
 }
 
+/* Events go from the kernel only: a request with their command is refused. */
+static int event_cmd(struct sk_buff *skb, struct genl_info *info)
+{
+	NL_SET_ERR_MSG(info->extack, "events are sent by the kernel only");
+	return -EOPNOTSUPP;
+}
+
 static const struct genl_ops rds_tcp_ops[] = {
 	{
 		.cmd = RDS_TCP_CMD_GET_CONFIG,
@@ -371,7 +398,6 @@ static const struct genl_ops rds_tcp_ops[] = {
 		.doit = set_config,
 		.policy = config_policy,
 		.maxattr = RDS_TCP_CONFIG_A_MAX,
-		.flags = GENL_UNS_ADMIN_PERM,
 	},
 	{
 		.cmd = RDS_TCP_CMD_GET_CONN,
@@ -382,11 +408,14 @@ static const struct genl_ops rds_tcp_ops[] = {
 		.doit = reset_conn,
 		.policy = conn_policy,
 		.maxattr = RDS_TCP_CONN_A_MAX,
-		.flags = GENL_UNS_ADMIN_PERM,
 	},
 	{
 		.cmd = RDS_TCP_CMD_GET_SOCK,
 		.dumpit = dump_socks,
+	},
+	{
+		.cmd = RDS_TCP_CMD_EVENT,
+		.doit = event_cmd,
 	},
 };
 

@@ -27,7 +27,8 @@
  * Reading (GET_CONFIG, GET_CONN, GET_SOCK, the events group) needs no
  * privilege, as the RDS_INFO_* getsockopts do not; SET_CONFIG and RESET_CONN
  * need CAP_NET_ADMIN in the user namespace owning the network namespace
- * (GENL_UNS_ADMIN_PERM), else EPERM. Errors of a request come back in
+ * (GENL_UNS_ADMIN_PERM's rule; checked by the handlers, so that EPERM comes
+ * with an extack message too). Errors of a request come back in
  * NLMSG_ERROR with an extack message, and the offending attribute when
  * there is one (NL_SET_ERR_MSG_ATTR()).
  *
@@ -211,7 +212,8 @@
  * Events: RDS_TCP_CMD_EVENT to group RDS_TCP_MCGRP_EVENTS
  * -------------------------------------------------------
  *
- * Sent by the kernel only (a request with this command gets EOPNOTSUPP),
+ * Sent by the kernel only (a request with this command gets EOPNOTSUPP,
+ * with an extack message),
  * in the network namespace of the connection or socket concerned:
  *
  *    RDS_TCP_EVENT_A_TYPE: NLA_U32, enum rds_tcp_event, always
