@@ -23,6 +23,7 @@ import shutil
 import socket
 import struct
 import subprocess
+import threading
 import time
 
 from rds_helpers import Netns, Tap, sh
@@ -190,7 +191,8 @@ def netlink_tests(a, b):
     p = rdstcp(a, "show")
     if "generic netlink family not found" in p.stderr:
         for name in ("show --json: the connection, its path up and counters",
-                     "show: human output", "set stall-ms, read back by show config",
+                     "show: human output", "show --rate 2: messages/s while they flow",
+                     "set stall-ms, read back by show config",
                      "set npaths 9: refused, the error names npaths",
                      "set reconnect-min-ms > reconnect-max-ms: refused whole",
                      "set without CAP_NET_ADMIN: refused with advice",
@@ -222,6 +224,32 @@ def netlink_tests(a, b):
     p = rdstcp(a, "show")
     tap.check(p.returncode == 0 and f"connection: {A4} -> {B4}" in p.stdout and "path 0: up" in p.stdout,
               "show: human output", detail(p))
+
+    # Rates over a window: messages of SIZE bytes flow while show samples
+    # the counters twice, 2 s apart.
+    sa, sb = rds_socket(a, A4, PORT), rds_socket(b, B4, PORT)
+    stop = threading.Event()
+
+    def pump():
+        while not stop.is_set():
+            sa.sendto(bytes(SIZE), (B4, PORT))
+            sb.recvfrom(SIZE * 2)
+            time.sleep(0.01)
+    t = threading.Thread(target=pump)
+    t.start()
+    try:
+        time.sleep(0.5)
+        p = rdstcp(a, "show", "--rate", "2", "--json")
+    finally:
+        stop.set()
+        t.join()
+        sa.close()
+        sb.close()
+    rates = [r for r in (as_json(p) or {}).get("rates") or [] if r["local"] == A4 and r["peer"] == B4]
+    tx = sum(r["tx_msgs_per_s"] for r in rates)
+    txb = sum(r["tx_bytes_per_s"] for r in rates)
+    tap.check(p.returncode == 0 and tx > 5 and abs(txb - tx * SIZE) < 1e-6 * txb + 1e-9,
+              f"show --rate 2: {tx:.0f} messages/s of {SIZE} bytes A -> B while they flow", detail(p))
 
     p = rdstcp(a, "set", "stall-ms", "5000")
     q = rdstcp(a, "show", "config", "--json")
