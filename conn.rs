@@ -11,7 +11,7 @@
 //!
 //! Lock order: `rx` (a mutex held by the receive work), then `inner`.
 
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 
 use kernel::list::{List, ListArc, ListLinks};
 use kernel::prelude::*;
@@ -50,8 +50,9 @@ pub(crate) struct OutMsg {
     /// The sending socket, whose send buffer the message counts against until
     /// TCP acknowledges it; `None` for pongs.
     sender: Option<ARef<Sock>>,
-    /// Sent before on an earlier TCP connection.
-    retransmitted: AtomicBool,
+    /// `RETRANSMITTED` (sent before on an earlier TCP connection) and
+    /// `WRITTEN` bits.
+    state: AtomicU8,
     /// Bytes of header and payload written to the current TCP connection.
     sent: AtomicUsize,
     /// TCP sequence of the message's last byte, once all of it is written.
@@ -78,6 +79,21 @@ kernel::list::impl_list_item! {
     impl ListItem<0> for OutMsg { using ListLinks; }
 }
 
+/// `OutMsg::state`: written again after a reset (sent with
+/// `RDS_FLAG_RETRANSMITTED`).
+const RETRANSMITTED: u8 = 1;
+/// `OutMsg::state`: completely written to TCP at least once.
+const WRITTEN: u8 = 2;
+
+/// What distinguishes the kinds of [`OutMsg`].
+struct Base {
+    sport: u16,
+    dport: u16,
+    exthdr: [u8; EXT_SPACE],
+    data: KVVec<u8>,
+    cong: bool,
+}
+
 impl OutMsg {
     /// A message from `sport` to `dport`.
     pub(crate) fn new(
@@ -87,52 +103,26 @@ impl OutMsg {
         sender: Option<ARef<Sock>>,
         zcookie: Option<(u32, ListArc<ZInfo>)>,
     ) -> Result<ListArc<Self>> {
-        let (zcookie, znode) = match zcookie {
-            Some((c, n)) => (c, Some(n)),
-            None => (0, None),
+        let base = Base {
+            sport,
+            dport,
+            exthdr: [0; EXT_SPACE],
+            data,
+            cong: false,
         };
-        ListArc::pin_init(
-            try_pin_init!(Self {
-                links <- ListLinks::new(),
-                seq: AtomicU64::new(0),
-                sport,
-                dport,
-                exthdr: [0; EXT_SPACE],
-                data,
-                sender,
-                retransmitted: AtomicBool::new(false),
-                sent: AtomicUsize::new(0),
-                last: AtomicU32::new(0),
-                cong: false,
-                queued_at: sys::local_clock(),
-                zcookie,
-                znode <- kernel::new_spinlock!(znode, "OutMsg::znode"),
-            }? Error),
-            GFP_KERNEL,
-        )
+        Self::build(base, sender, zcookie)
     }
 
     /// A congestion map update carrying `map` (`rds_cong_update_alloc()`).
     fn cong_map(map: KVVec<u8>) -> Result<ListArc<Self>> {
-        ListArc::pin_init(
-            try_pin_init!(Self {
-                links <- ListLinks::new(),
-                seq: AtomicU64::new(0),
-                sport: 0,
-                dport: 0,
-                exthdr: [0; EXT_SPACE],
-                data: map,
-                sender: None,
-                retransmitted: AtomicBool::new(false),
-                sent: AtomicUsize::new(0),
-                last: AtomicU32::new(0),
-                cong: true,
-                queued_at: sys::local_clock(),
-                zcookie: 0,
-                znode <- kernel::new_spinlock!(None, "OutMsg::znode"),
-            }? Error),
-            GFP_KERNEL,
-        )
+        let base = Base {
+            sport: 0,
+            dport: 0,
+            exthdr: [0; EXT_SPACE],
+            data: map,
+            cong: true,
+        };
+        Self::build(base, None, None)
     }
 
     /// A ping or pong (`rds_send_probe()`): empty, from `sport` to `dport`;
@@ -154,22 +144,41 @@ impl OutMsg {
             h.add_extension(Ext::GenNum(sys::gen_num()))
                 .map_err(crate::proto_err)?;
         }
+        let base = Base {
+            sport,
+            dport,
+            exthdr: h.exthdr,
+            data: KVVec::new(),
+            cong: false,
+        };
+        Self::build(base, None, None)
+    }
+
+    fn build(
+        b: Base,
+        sender: Option<ARef<Sock>>,
+        zcookie: Option<(u32, ListArc<ZInfo>)>,
+    ) -> Result<ListArc<Self>> {
+        let (zcookie, znode) = match zcookie {
+            Some((c, n)) => (c, Some(n)),
+            None => (0, None),
+        };
         ListArc::pin_init(
             try_pin_init!(Self {
                 links <- ListLinks::new(),
                 seq: AtomicU64::new(0),
-                sport,
-                dport,
-                exthdr: h.exthdr,
-                data: KVVec::new(),
-                sender: None,
-                retransmitted: AtomicBool::new(false),
+                sport: b.sport,
+                dport: b.dport,
+                exthdr: b.exthdr,
+                data: b.data,
+                sender,
+                state: AtomicU8::new(0),
                 sent: AtomicUsize::new(0),
                 last: AtomicU32::new(0),
-                cong: false,
+                cong: b.cong,
                 queued_at: sys::local_clock(),
-                zcookie: 0,
-                znode <- kernel::new_spinlock!(None, "OutMsg::znode"),
+                zcookie,
+                znode <- kernel::new_spinlock!(znode, "OutMsg::znode"),
             }? Error),
             GFP_KERNEL,
         )
@@ -179,7 +188,7 @@ impl OutMsg {
         let mut flags = Flags::default();
         if self.cong {
             flags = Flags::CONG_BITMAP;
-        } else if self.retransmitted.load(Ordering::Relaxed) {
+        } else if self.state.load(Ordering::Relaxed) & RETRANSMITTED != 0 {
             flags = flags.with(Flags::RETRANSMITTED);
         }
         Header {
@@ -828,7 +837,7 @@ impl Conn {
                 continue;
             }
             if m.sent.swap(0, Ordering::Relaxed) != 0 {
-                m.retransmitted.store(true, Ordering::Relaxed);
+                m.state.fetch_or(RETRANSMITTED, Ordering::Relaxed);
             }
             inner.send_queue.push_back(m);
         }
@@ -1108,8 +1117,9 @@ impl Conn {
                     if total == m.wire_len() {
                         m.last
                             .store(sock.write_seq().wrapping_sub(1), Ordering::Relaxed);
+                        let was = m.state.fetch_or(WRITTEN, Ordering::Relaxed);
                         self.stats
-                            .sent(m.data.len(), m.retransmitted.load(Ordering::Relaxed));
+                            .sent(m.data.len(), was & WRITTEN == 0, was & RETRANSMITTED != 0);
                         let mut inner = self.inner.lock();
                         if inner.gen == gen {
                             if let Some(c) = inner.send_queue.cursor_front() {

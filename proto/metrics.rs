@@ -83,11 +83,15 @@ impl PathStats {
         self.stalled.swap(now, Relaxed) != now
     }
 
-    /// A message of `bytes` payload bytes was completely written to TCP.
-    pub fn sent(&self, bytes: usize, retransmitted: bool) {
-        self.tx_msgs.fetch_add(1, Relaxed);
-        // CAST: usize fits u64.
-        self.tx_bytes.fetch_add(bytes as u64, Relaxed);
+    /// A message of `bytes` payload bytes was completely written to TCP:
+    /// the tx counters count its `first` complete write, the retransmit
+    /// counter each write flagged `retransmitted` (after a reset).
+    pub fn sent(&self, bytes: usize, first: bool, retransmitted: bool) {
+        if first {
+            self.tx_msgs.fetch_add(1, Relaxed);
+            // CAST: usize fits u64.
+            self.tx_bytes.fetch_add(bytes as u64, Relaxed);
+        }
         if retransmitted {
             self.retrans_msgs.fetch_add(1, Relaxed);
         }
@@ -163,14 +167,14 @@ mod tests {
     #[test]
     fn counters_and_reconnects() {
         let s = PathStats::new(0);
-        s.sent(100, false);
-        s.sent(50, true);
+        s.sent(100, true, false);
+        s.sent(100, false, true);
         s.received(7);
         assert!(!s.came_up());
         assert!(s.came_up());
         s.acked(1_000, 5_001_000); // 5 ms = 5000 us: bucket 12.
         let r = s.report(7_001_000);
-        assert_eq!((r.tx_msgs, r.tx_bytes, r.retrans_msgs), (2, 150, 1));
+        assert_eq!((r.tx_msgs, r.tx_bytes, r.retrans_msgs), (1, 100, 1));
         assert_eq!((r.rx_msgs, r.rx_bytes, r.reconnects), (1, 7, 1));
         assert_eq!(r.lat[12], 1);
         assert_eq!(r.lat.iter().sum::<u64>(), 1);

@@ -11,16 +11,14 @@ and on ours.
 """
 
 import errno
-import select
 import socket
 import struct
 import time
 
-from rds_helpers import Tap, veth_namespaces
+from rds_helpers import Tap, cong_update, veth_namespaces
 
 SOL_RDS = 276
 RDS_CONG_MONITOR = 6
-RDS_CMSG_CONG_UPDATE = 5
 PORT = 4000
 SIZE = 1000
 
@@ -78,16 +76,7 @@ try:
 
     # The uncongested map comes back: the monitoring socket becomes readable
     # and reports the port.
-    ready = select.select([tx], [], [], 20)[0]
-    mask = None
-    if ready:
-        try:
-            data, anc, _, _ = tx.recvmsg(0, socket.CMSG_SPACE(8), socket.MSG_DONTWAIT)
-            for level, ty, val in anc:
-                if level == SOL_RDS and ty == RDS_CMSG_CONG_UPDATE and len(val) == 8:
-                    mask = struct.unpack("=Q", val)[0]
-        except OSError as e:
-            mask = f"recvmsg: {errno.errorcode.get(e.errno, e.errno)}"
+    ready, mask = cong_update(tx, 20)
     want = 1 << (PORT % 64)
     tap.check(isinstance(mask, int) and mask & want,
               "RDS_CONG_MONITOR socket gets RDS_CMSG_CONG_UPDATE for the port once it is clear",

@@ -5,7 +5,12 @@ sends N messages to the peer while receiving N from it, checks order and
 content by hash, answers and checks a port-0 ping, and waits for the peer's
 end marker before closing (closing drops what is not yet acknowledged).
 
-    selftests/interop_exchange.py N      # uses $RDS_SELF, $RDS_PEER
+    selftests/interop_exchange.py N [--v6] [--paths K]
+
+uses $RDS_SELF and $RDS_PEER, or with --v6 $RDS_SELF6 and $RDS_PEER6 (RDS
+over IPv6); --paths K offers K paths on rds_rs (its npaths parameter, set
+before any connection exists) and then checks that RDS_INFO_TCP_SOCKETS
+lists exactly K connections (upstream always offers 8).
 """
 
 import errno
@@ -17,11 +22,24 @@ import sys
 import threading
 import time
 
-from rds_helpers import Tap, info_count
+from rds_helpers import Rds6Socket, Tap, info_count, multipath
 
-n = int(sys.argv[1]) if len(sys.argv) > 1 else 100000
-me, peer = os.environ["RDS_SELF"], os.environ["RDS_PEER"]
+args = sys.argv[1:]
+v6 = "--v6" in args
+paths_wanted = int(args[args.index("--paths") + 1]) if "--paths" in args else None
+n = int(args[0]) if args and args[0].isdigit() else 100000
+if v6:
+    me, peer = os.environ["RDS_SELF6"], os.environ["RDS_PEER6"]
+else:
+    me, peer = os.environ["RDS_SELF"], os.environ["RDS_PEER"]
 tap = Tap()
+if paths_wanted:
+    multipath(paths_wanted)
+
+
+def rds_socket():
+    return Rds6Socket() if v6 else socket.socket(socket.AF_RDS, socket.SOCK_SEQPACKET)
+
 
 
 def payload(src, i):
@@ -32,14 +50,14 @@ def payload(src, i):
 
 # Room for the 4 MiB receive buffer asked for below.
 subprocess.run(["sysctl", "-qw", "net.core.rmem_max=8388608", "net.core.wmem_max=8388608"], check=True)
-s = socket.socket(socket.AF_RDS, socket.SOCK_SEQPACKET)
+s = rds_socket()
 s.bind((me, 4000))
 s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
 err = []
 
 # Start together: messages to a port nobody has bound yet are dropped, as
 # RDS does, so each side waits until the other has bound its port.
-sync = socket.socket(socket.AF_RDS, socket.SOCK_SEQPACKET)
+sync = rds_socket()
 sync.bind((me, 4002))
 sync.settimeout(0.5)
 for _ in range(600):
@@ -97,7 +115,7 @@ tap.check(not err, f"sent {n} messages to {peer} (ENOBUFS {congested[0]} times)"
 tap.check(received == n and bad is None and want.digest() == got.digest(),
           f"received {received}/{n} from {peer}, in order, intact", bad)
 
-p = socket.socket(socket.AF_RDS, socket.SOCK_SEQPACKET)
+p = rds_socket()
 p.bind((me, 4001))
 p.settimeout(30)
 p.sendto(b"", (peer, 0))
@@ -110,8 +128,12 @@ tap.check(pong == (b"", (peer, 0)), f"ping to {peer} port 0 is answered", pong)
 # The TCP connections (paths) carrying the exchange, as RDS_INFO_TCP_SOCKETS
 # lists them: upstream offers 8, rds_rs 1 unless its npaths parameter says
 # more, and the two agree on the smaller number.
-paths = info_count(s, 10007, 41)
-tap.check(paths >= 1, f"RDS_INFO_TCP_SOCKETS lists {paths} TCP connection(s) to {peer}")
+paths = info_count(s, 10016, 64) if v6 else info_count(s, 10007, 41)
+if paths_wanted:
+    tap.check(paths == paths_wanted, f"RDS{'6' if v6 else ''}_INFO_TCP_SOCKETS lists {paths} "
+              f"TCP connections to {peer} (wanted {paths_wanted})")
+else:
+    tap.check(paths >= 1, f"RDS_INFO_TCP_SOCKETS lists {paths} TCP connection(s) to {peer}")
 
 # End marker both ways, so neither closes while the other still receives.
 s.sendto(b"end", (peer, 4000))

@@ -268,3 +268,92 @@ def multipath(n=8):
     if os.path.exists(param):
         with open(param, "w") as f:
             f.write(str(n))
+
+
+class Rds6Socket:
+    """An RDS socket on IPv6 addresses, which Python's socket module cannot
+    name for AF_RDS (it only knows the IPv4 form): the calls go through libc.
+    Mirrors the socket methods the selftests use; a timeout, as Python's,
+    makes sends non-blocking and bounds receives (socket.timeout)."""
+
+    POLLIN, POLLOUT = 0x1, 0x4
+    MSG_DONTWAIT = 0x40
+
+    def __init__(self):
+        fd, err = raw_socket()
+        if fd < 0:
+            raise OSError(err, "socket(AF_RDS)")
+        self.sock = socket.socket(fileno=fd)  # For setsockopt and close.
+        self.fd, self.timeout = fd, None
+
+    def fileno(self):
+        return self.fd
+
+    def setsockopt(self, *args):
+        self.sock.setsockopt(*args)
+
+    def settimeout(self, t):
+        self.timeout = t
+
+    def close(self):
+        self.sock.close()
+
+    def bind(self, addr):
+        err = raw_bind(self.fd, sockaddr_in6(addr[0], addr[1]))
+        if err:
+            raise OSError(err, f"bind {addr}")
+
+    def _wait(self, events):
+        fds = (ctypes.c_int * 2)(self.fd, events)  # struct pollfd: fd, events|revents<<16
+        ms = -1 if self.timeout is None else int(self.timeout * 1000)
+        n = libc.poll(fds, 1, ms)
+        if n == 0:
+            raise socket.timeout("timed out")
+        if n < 0:
+            raise OSError(ctypes.get_errno(), "poll")
+
+    def sendto(self, data, addr):
+        to = sockaddr_in6(addr[0], addr[1])
+        flags = self.MSG_DONTWAIT if self.timeout is not None else 0
+        while True:
+            n = libc.sendto(self.fd, data, len(data), flags, to, len(to))
+            if n >= 0:
+                return n
+            err = ctypes.get_errno()
+            if err != errno.EAGAIN or self.timeout is None:
+                raise OSError(err, os.strerror(err))
+            self._wait(self.POLLOUT)
+
+    def recvfrom(self, size):
+        buf = ctypes.create_string_buffer(size)
+        name = ctypes.create_string_buffer(128)
+        while True:
+            ln = ctypes.c_uint(128)
+            n = libc.recvfrom(self.fd, buf, size, self.MSG_DONTWAIT, name, ctypes.byref(ln))
+            if n >= 0:
+                port = struct.unpack(">H", name.raw[2:4])[0]
+                return buf.raw[:n], (socket.inet_ntop(socket.AF_INET6, name.raw[8:24]), port)
+            err = ctypes.get_errno()
+            if err != errno.EAGAIN:
+                raise OSError(err, os.strerror(err))
+            self._wait(self.POLLIN)
+
+
+RDS_CMSG_CONG_UPDATE = 5
+
+
+def cong_update(sock, seconds):
+    """Waits up to `seconds` for an RDS_CONG_MONITOR socket to become
+    readable and reads its RDS_CMSG_CONG_UPDATE: returns (readable, the
+    port mask, or an error text, or None without one)."""
+    import select
+    if not select.select([sock], [], [], seconds)[0]:
+        return False, None
+    try:
+        _, anc, _, _ = sock.recvmsg(0, socket.CMSG_SPACE(8), socket.MSG_DONTWAIT)
+    except OSError as e:
+        return True, f"recvmsg: {errname(e.errno)}"
+    for level, ty, val in anc:
+        if level == SOL_RDS and ty == RDS_CMSG_CONG_UPDATE and len(val) == 8:
+            return True, struct.unpack("=Q", val)[0]
+    return True, None
