@@ -48,11 +48,13 @@ fn accept_one(net: &Arc<NetState>, sock: crate::sys::tcp::AcceptedSock) -> Resul
     };
     let paths = net.paths(laddr, peer)?;
     if peer >= local {
-        // We initiate every path; the peer only asks us to connect the first
-        // (`rds_tcp_accept_one_path()`).
+        // We initiate every path; the peer only asks us to connect
+        // (`rds_tcp_accept_one_path()`): the first, or after the handshake
+        // every path that is down (the peer has messages for one).
         drop(sock);
-        if paths.peer.npaths() <= 1 {
-            paths.conns[0].queue_conn();
+        // Each path then checks its own state (a stale one is reset).
+        for c in paths.conns.iter().take(paths.peer.npaths().max(1)) {
+            c.queue_conn();
         }
         return Ok(());
     }

@@ -295,18 +295,37 @@ impl Peer {
         self.fcong.lock().iter().map(|b| b.count_ones()).sum()
     }
 
-    /// Calls `f(port, congested)` for each port whose bit differs between
-    /// `old` and the current map.
-    pub(crate) fn changed_ports(&self, old: &[u8], mut f: impl FnMut(u16, bool)) {
-        let map = self.fcong.lock();
-        for (i, (&now, &was)) in map.iter().zip(old.iter()).enumerate() {
-            let mut diff = now ^ was;
-            while diff != 0 {
-                // CAST: i < 8192 and the bit index < 8: below 65536.
-                let bit = diff.trailing_zeros() as usize;
-                diff &= diff - 1;
-                f((i * 8 + bit) as u16, now & (1 << bit) != 0);
-            }
+    /// Installs the peer's new congestion map; returns the ports whose bit
+    /// changed (the first [`MAP_EVENTS_MAX`]), with their new state.
+    fn replace_map(&self, mut map: KVVec<u8>) -> ChangedPorts {
+        let mut out = ChangedPorts::default();
+        let mut cur = self.fcong.lock();
+        core::mem::swap(&mut *cur, &mut map);
+        // `map` is the old one now; compared under the same lock, so that a
+        // map arriving on another path meanwhile cannot mix in.
+        out.n = cong::changed(&map, &cur, &mut out.ports);
+        drop(cur);
+        // The old map is freed outside the lock.
+        drop(map);
+        out
+    }
+}
+
+/// Port events one congestion map update reports at most (a peer may flip
+/// every bit of its map at once).
+pub(crate) const MAP_EVENTS_MAX: usize = 64;
+
+/// Ports whose bit a congestion map update changed, and their new state.
+pub(crate) struct ChangedPorts {
+    pub(crate) n: usize,
+    pub(crate) ports: [(u16, bool); MAP_EVENTS_MAX],
+}
+
+impl Default for ChangedPorts {
+    fn default() -> Self {
+        Self {
+            n: 0,
+            ports: [(0, false); MAP_EVENTS_MAX],
         }
     }
 }
@@ -1238,12 +1257,10 @@ impl Conn {
             // (`rds_tcp_cong_recv()`); a map of the wrong size is ignored.
             if data.len() == cong::MAP_BYTES {
                 self.stats.received(data.len());
-                let mut data = data;
-                core::mem::swap(&mut *self.peer.fcong.lock(), &mut data);
+                let changed = self.peer.replace_map(data);
                 sys::stat_inc(Stat::CongUpdateReceived);
                 self.net.cong_map_updated(!0);
-                // `data` is the map before.
-                netlink::peer_map_event(self, &data);
+                netlink::peer_map_event(self, &changed);
             }
             return;
         }
@@ -1256,16 +1273,17 @@ impl Conn {
             // The peer's congestion map: not used yet.
             return;
         }
+        if h.dport == 0 && h.sport == PROBE_PORT {
+            // A handshake probe: it says how many paths the peer has. Kept
+            // even when pings go unanswered (upstream drops it then), and
+            // before the answer leaves, so that the paths the answer makes
+            // the peer connect are accepted.
+            self.handshake(&h, false);
+        }
         if h.dport == 0 && self.net.ping_enable() {
             // A ping (rds-ping, or a multipath handshake probe): answer it.
             // A ping from port 0 gets no answer.
             sys::stat_inc(Stat::RecvPing);
-            if h.sport == PROBE_PORT {
-                // A handshake probe: it says how many paths the peer has.
-                // Recorded before the answer leaves, so that the paths the
-                // answer makes the peer connect are accepted.
-                self.handshake(&h, false);
-            }
             if h.sport != 0 {
                 if let Ok(pong) = OutMsg::probe(0, h.sport, self.net.npaths()) {
                     if self.enqueue(pong).is_ok() {

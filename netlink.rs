@@ -9,7 +9,7 @@ use core::sync::atomic::Ordering;
 
 use kernel::prelude::*;
 
-use crate::conn::Conn;
+use crate::conn::{ChangedPorts, Conn};
 use crate::netns::NetState;
 use crate::proto::addr::{Addr, Endpoint};
 use crate::proto::config::{Attr, Change};
@@ -120,14 +120,14 @@ pub(crate) fn local_port_event(net: &NetState, ep: &Endpoint, congested: bool) {
     });
 }
 
-/// The peer of `c` sent a congestion map; `old` is the one before.
-pub(crate) fn peer_map_event(c: &Conn, old: &[u8]) {
+/// The peer of `c` sent a congestion map that changed the ports in `changed`.
+pub(crate) fn peer_map_event(c: &Conn, changed: &ChangedPorts) {
     let net = c.net();
-    if !net.net_ref().nl_listening() {
+    if changed.n == 0 || !net.net_ref().nl_listening() {
         return;
     }
     let k = key(&c.laddr, &c.faddr);
-    c.peer.changed_ports(old, |port, congested| {
+    for &(port, congested) in &changed.ports[..changed.n] {
         let ty = if congested {
             Event::PortCongested
         } else {
@@ -140,7 +140,7 @@ pub(crate) fn peer_map_event(c: &Conn, old: &[u8]) {
             fport: port,
             ..NlEvent::default()
         });
-    });
+    }
 }
 
 /// `RDS_TCP_CMD_GET_CONFIG`.

@@ -403,8 +403,9 @@ impl NetState {
     /// Unlinks `sk` (close(2)); returns the list's reference to drop unlocked.
     pub(crate) fn sock_unlink(&self, sk: &Sock) -> Option<ARef<Sock>> {
         let key = core::ptr::from_ref(sk) as usize;
+        let gone = self.socks.lock().remove(&key);
         self.table_gen.fetch_add(1, Ordering::Relaxed);
-        self.socks.lock().remove(&key)
+        gone
     }
 
     /// The sockets of this namespace, with a reference each (those created

@@ -38,10 +38,55 @@ pub const fn monitor_mask(port: u16) -> u64 {
     1u64 << (port % 64)
 }
 
+/// The ports whose bit differs between maps `old` and `new`, in port
+/// order, with their state in `new`: written to `out` until it is full;
+/// returns how many were written.
+pub fn changed(old: &[u8], new: &[u8], out: &mut [(u16, bool)]) -> usize {
+    let mut n = 0;
+    for (i, (&now, &was)) in new.iter().zip(old.iter()).enumerate().take(MAP_BYTES) {
+        let mut diff = now ^ was;
+        while diff != 0 {
+            let Some(slot) = out.get_mut(n) else {
+                return n;
+            };
+            // CAST: below 8.
+            let bit = diff.trailing_zeros() as usize;
+            diff &= diff - 1;
+            // CAST: i < MAP_BYTES (8192), so below 65536.
+            *slot = ((i * 8 + bit) as u16, now & (1 << bit) != 0);
+            n += 1;
+        }
+    }
+    n
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    proptest! {
+        /// `changed` lists exactly the ports whose bit differs, in order,
+        /// with their new state, as far as `out` has room.
+        #[test]
+        fn changed_ports_are_the_differing_bits(
+            flips in proptest::collection::btree_set(any::<u16>(), 0..200),
+            set_before in any::<bool>(),
+            room in 0usize..300,
+        ) {
+            let mut old = [0u8; MAP_BYTES];
+            let mut new = [0u8; MAP_BYTES];
+            for &p in &flips {
+                set(if set_before { &mut old } else { &mut new }, p, true);
+            }
+            let mut out = [(0u16, false); 300];
+            let n = changed(&old, &new, &mut out[..room]);
+            prop_assert_eq!(n, flips.len().min(room));
+            for (got, &want) in out[..n].iter().zip(flips.iter()) {
+                prop_assert_eq!(*got, (want, !set_before));
+            }
+        }
+    }
 
     #[test]
     fn upstream_bit_layout() {

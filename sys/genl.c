@@ -220,9 +220,10 @@ cancel:
 }
 
 /*
- * GET_CONN dump: cb->args[0] is the connection to resume at, cb->args[1]
- * its first path not yet sent. A connection whose paths do not fit in one
- * message continues in the next, which repeats the key only.
+ * GET_CONN dump: cb->args[0] is the position of the connection to resume at,
+ * cb->args[1] the index of its first path not yet sent (0: the connection's
+ * start). A connection whose paths do not fit in one message continues in
+ * the next, which repeats the key only.
  */
 static int dump_conns(struct sk_buff *skb, struct netlink_callback *cb)
 {
@@ -240,7 +241,7 @@ static int dump_conns(struct sk_buff *skb, struct netlink_callback *cb)
 	for (;;) {
 		unsigned long first = cb->args[1];
 		struct nlattr *paths;
-		unsigned long i;
+		unsigned int i, put = 0;
 		void *hdr;
 
 		memset(c, 0, sizeof(*c));
@@ -269,11 +270,14 @@ static int dump_conns(struct sk_buff *skb, struct netlink_callback *cb)
 		paths = nla_nest_start(skb, RDS_TCP_CONN_A_PATHS);
 		if (!paths)
 			goto cancel;
-		for (i = first; i < c->npaths && i < RDS_TCP_MAX_PATHS; i++) {
+		for (i = 0; i < c->npaths && i < RDS_TCP_MAX_PATHS; i++) {
+			if (c->paths[i].index < first)
+				continue;
 			if (put_path(skb, &c->paths[i]))
 				break;
+			put++;
 		}
-		if (i == first && i < c->npaths) {
+		if (!put && i < c->npaths) {
 			/* Not even one path fits: end this skb. */
 			nla_nest_cancel(skb, paths);
 			goto cancel;
@@ -281,7 +285,7 @@ static int dump_conns(struct sk_buff *skb, struct netlink_callback *cb)
 		nla_nest_end(skb, paths);
 		genlmsg_end(skb, hdr);
 		if (i < c->npaths) {
-			cb->args[1] = i;
+			cb->args[1] = c->paths[i].index;
 			break;
 		}
 		cb->args[0]++;
@@ -427,6 +431,8 @@ static struct genl_family rds_tcp_family __ro_after_init = {
 	.name		= RDS_TCP_GENL_NAME,
 	.version	= RDS_TCP_GENL_VERSION,
 	.netnsok	= true,
+	/* The handlers take their own locks: none waits on genl_mutex. */
+	.parallel_ops	= true,
 	.module		= THIS_MODULE,
 	.ops		= rds_tcp_ops,
 	.n_ops		= ARRAY_SIZE(rds_tcp_ops),
@@ -435,20 +441,34 @@ static struct genl_family rds_tcp_family __ro_after_init = {
 	.n_mcgrps	= ARRAY_SIZE(rds_tcp_mcgrps),
 };
 
+/*
+ * Events may come from connection work until the namespaces are gone, after
+ * the family is unregistered at module exit: they stop at this flag (under
+ * RCU, so that rdsrs_genl_exit() waits out a sender that saw it set).
+ */
+static bool rds_tcp_family_live;
+
 _Bool rdsrs_nl_listening(struct net *net)
 {
-	return genl_has_listeners(&rds_tcp_family, net, 0);
+	return READ_ONCE(rds_tcp_family_live) &&
+	       genl_has_listeners(&rds_tcp_family, net, 0);
 }
+
+/* An event: the header and at most 11 small attributes. */
+#define EVENT_SIZE	256
 
 void rdsrs_nl_notify(struct net *net, const struct rdsrs_nl_event *ev)
 {
 	struct sk_buff *msg;
 	void *hdr;
 
+	rcu_read_lock();
+	if (!READ_ONCE(rds_tcp_family_live))
+		goto unlock;
 #define HAS(a) (ev->present & (1U << (a)))
-	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_ATOMIC);
+	msg = genlmsg_new(EVENT_SIZE, GFP_ATOMIC);
 	if (!msg)
-		return;
+		goto unlock;
 	hdr = genlmsg_put(msg, 0, 0, &rds_tcp_family, 0, RDS_TCP_CMD_EVENT);
 	if (!hdr)
 		goto drop;
@@ -474,18 +494,26 @@ void rdsrs_nl_notify(struct net *net, const struct rdsrs_nl_event *ev)
 #undef HAS
 	genlmsg_end(msg, hdr);
 	genlmsg_multicast_netns(&rds_tcp_family, net, msg, 0, 0, GFP_ATOMIC);
-	return;
+	goto unlock;
 
 drop:
 	nlmsg_free(msg);
+unlock:
+	rcu_read_unlock();
 }
 
 int rdsrs_genl_init(void)
 {
-	return genl_register_family(&rds_tcp_family);
+	int ret = genl_register_family(&rds_tcp_family);
+
+	if (!ret)
+		WRITE_ONCE(rds_tcp_family_live, true);
+	return ret;
 }
 
 void rdsrs_genl_exit(void)
 {
+	WRITE_ONCE(rds_tcp_family_live, false);
+	synchronize_rcu();
 	genl_unregister_family(&rds_tcp_family);
 }

@@ -160,11 +160,12 @@
  * may be: then the next message repeats LOCAL_ADDR, PEER_ADDR, TOS and
  * IFINDEX (the connection's key) with PATHS holding the remaining paths, and
  * nothing else. Receivers coalesce adjacent messages with the same key, as
- * for WireGuard's peers. The dump resumes from the last key and path index
- * sent. If connections came or went during the dump, messages carry
- * NLM_F_DUMP_INTR (genl_dump_check_consistent()); the receiver should dump
- * again. As for any dump, the final NLMSG_DONE carries 0 or a negative
- * errno.
+ * for WireGuard's peers. The dump resumes at the connection's position in
+ * key order and the index of its next path. Path 0 is always listed, the
+ * others once they have been used. If connections came or went during the
+ * dump, messages carry NLM_F_DUMP_INTR (genl_dump_check_consistent()); the
+ * receiver should dump again. As for any dump, the final NLMSG_DONE carries
+ * 0 or a negative errno.
  *
  * RDS_TCP_CMD_RESET_CONN
  * ----------------------
@@ -206,8 +207,9 @@
  *    RDS_TCP_SOCK_A_ENOBUFS: NLA_UINT, its sends refused with ENOBUFS
  *
  * A port is congested while its socket's receive queue holds more than the
- * limit (half of RCVBUF, as upstream). The dump resumes from the last
- * socket sent and flags races with NLM_F_DUMP_INTR, as GET_CONN.
+ * limit (half of RCVBUF, as upstream). The dump resumes at the position
+ * after the last socket sent and flags races with NLM_F_DUMP_INTR, as
+ * GET_CONN.
  *
  * Events: RDS_TCP_CMD_EVENT to group RDS_TCP_MCGRP_EVENTS
  * -------------------------------------------------------
@@ -229,17 +231,18 @@
  *    RDS_TCP_EVENT_A_ERROR: NLA_U32
  *
  * RDS_TCP_EVENT_CONN_UP, RDS_TCP_EVENT_CONN_DOWN: a path's TCP connection
- *   came up or went down. LOCAL_ADDR, PEER_ADDR, TOS, PATH, and for
- *   CONN_DOWN of a failed socket ERROR (positive errno; absent when the
- *   connection was closed or reset on purpose).
+ *   came up or went down. LOCAL_ADDR, PEER_ADDR, TOS, PATH. (ERROR, for
+ *   the errno of a failed socket, is reserved: rds_rs does not send it yet.)
  * RDS_TCP_EVENT_PORT_CONGESTED, RDS_TCP_EVENT_PORT_UNCONGESTED: for a local
  *   port (its receive queue crossed the limit), LOCAL_ADDR and LOCAL_PORT;
  *   for a peer's port (set or cleared in the peer's congestion map update),
- *   LOCAL_ADDR, PEER_ADDR, TOS and PEER_PORT.
+ *   LOCAL_ADDR, PEER_ADDR, TOS and PEER_PORT. One map update reports at
+ *   most 64 ports (the first in port order); the dumps tell the rest.
  * RDS_TCP_EVENT_PATH_STALLED: LOCAL_ADDR, PEER_ADDR, TOS, PATH,
  *   LAST_PROGRESS_MS and WAITING_BYTES (queued plus unacknowledged).
  * RDS_TCP_EVENT_PATH_UNSTALLED: LOCAL_ADDR, PEER_ADDR, TOS, PATH, once a
- *   stalled path makes progress, runs out of messages, or is destroyed.
+ *   stalled path makes progress or runs out of messages (checked once a
+ *   second, as stalls are).
  *
  * Events are not rate limited. A listener that falls behind gets ENOBUFS
  * from recv() (netlink overrun): events were lost, and it can read the
