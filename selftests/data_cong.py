@@ -10,12 +10,10 @@ and on ours.
     ns "rdsA" veth-a 192.0.2.1/24 <-- veth --> veth-b 192.0.2.2/24 ns "rdsB"
 """
 
-import errno
 import socket
 import struct
-import time
 
-from rds_helpers import Tap, cong_update, veth_namespaces
+from rds_helpers import Tap, cong_update, send_until_enobufs, veth_namespaces
 
 SOL_RDS = 276
 RDS_CONG_MONITOR = 6
@@ -27,24 +25,6 @@ tap = Tap()
 
 def payload(i):
     return struct.pack("!I", i) * (SIZE // 4)
-
-
-def send_until_enobufs(tx, first, limit_s=60):
-    """Non-blocking sends until ENOBUFS, waiting out a full send buffer;
-    returns (next message number, whether ENOBUFS came)."""
-    i = first
-    end = time.monotonic() + limit_s
-    while time.monotonic() < end and i < first + 100000:
-        try:
-            tx.sendto(payload(i), socket.MSG_DONTWAIT, ("192.0.2.2", PORT))
-            i += 1
-        except OSError as e:
-            if e.errno == errno.ENOBUFS:
-                return i, True
-            if e.errno != errno.EAGAIN:
-                raise
-            time.sleep(0.001)
-    return i, False
 
 
 a, b = None, None
@@ -60,7 +40,7 @@ try:
     tx.setsockopt(SOL_RDS, RDS_CONG_MONITOR, 1)
     rx.settimeout(30)
 
-    sent, enobufs = send_until_enobufs(tx, 0)
+    sent, enobufs = send_until_enobufs(tx, ("192.0.2.2", PORT), payload, 0)
     tap.check(enobufs, f"non-blocking sender gets ENOBUFS once the receiver's port is congested (after {sent})")
 
     got, bad = 0, None
@@ -82,7 +62,7 @@ try:
               "RDS_CONG_MONITOR socket gets RDS_CMSG_CONG_UPDATE for the port once it is clear",
               f"readable={bool(ready)} mask={mask!r}")
 
-    more, enobufs = send_until_enobufs(tx, sent, limit_s=20)
+    more, enobufs = send_until_enobufs(tx, ("192.0.2.2", PORT), payload, sent, seconds=20)
     tap.check(more > sent, f"sends succeed again ({more - sent} more)")
     try:
         while got < more:

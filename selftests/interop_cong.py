@@ -13,14 +13,13 @@ socket as an RDS_CMSG_CONG_UPDATE naming the port, and sends succeed again.
 Nothing is lost. The two sides coordinate over a second port (4002).
 """
 
-import errno
 import os
 import socket
 import struct
 import sys
 import time
 
-from rds_helpers import Tap, cong_update
+from rds_helpers import Tap, cong_update, send_until_enobufs
 
 SOL_RDS, RDS_CONG_MONITOR = 276, 6
 PORT, CTL, SIZE = 4000, 4002, 1000
@@ -62,23 +61,6 @@ def hear(word, seconds=120):
     raise TimeoutError(f"no {word!r} from {peer}")
 
 
-def send_until_enobufs(tx, first, limit):
-    """Non-blocking sends until ENOBUFS (waiting out EAGAIN); returns the
-    next message number and whether ENOBUFS came."""
-    i, end = first, time.monotonic() + 60
-    while time.monotonic() < end and i < first + limit:
-        try:
-            tx.sendto(payload(i), socket.MSG_DONTWAIT, (peer, PORT))
-            i += 1
-        except OSError as e:
-            if e.errno == errno.ENOBUFS:
-                return i, True
-            if e.errno != errno.EAGAIN:
-                raise
-            time.sleep(0.001)
-    return i, False
-
-
 def receive(rx, first, last):
     """Reads messages first..last-1; returns an error text or None."""
     for i in range(first, last):
@@ -113,7 +95,7 @@ else:
     tx = sock(PORT)
     tx.setsockopt(SOL_RDS, RDS_CONG_MONITOR, 1)
     hear("ready")
-    sent, enobufs = send_until_enobufs(tx, 0, 100000)
+    sent, enobufs = send_until_enobufs(tx, (peer, PORT), payload, 0)
     tap.check(enobufs, f"sender: ENOBUFS once the peer's port is congested (after {sent} messages)")
     say("sent", sent)
     hear("drained")
@@ -121,7 +103,7 @@ else:
     tap.check(isinstance(mask, int) and mask & (1 << (PORT % 64)),
               "sender: RDS_CMSG_CONG_UPDATE for the port once the peer read again",
               f"readable={bool(ready)} mask={mask!r}")
-    more, _ = send_until_enobufs(tx, sent, 20)
+    more, _ = send_until_enobufs(tx, (peer, PORT), payload, sent, count=20)
     tap.check(more == sent + 20, f"sender: sends succeed again ({more - sent} more)")
     say("more", more)
     hear("end")

@@ -357,3 +357,22 @@ def cong_update(sock, seconds):
         if level == SOL_RDS and ty == RDS_CMSG_CONG_UPDATE and len(val) == 8:
             return True, struct.unpack("=Q", val)[0]
     return True, None
+
+
+def send_until_enobufs(tx, dest, payload, first, count=100000, seconds=60):
+    """Non-blocking sends of payload(first), payload(first + 1), ... to
+    `dest` until ENOBUFS (waiting out EAGAIN), at most `count` of them and
+    `seconds` long; returns the next message number and whether ENOBUFS came."""
+    import time
+    i, end = first, time.monotonic() + seconds
+    while time.monotonic() < end and i < first + count:
+        try:
+            tx.sendto(payload(i), socket.MSG_DONTWAIT, dest)
+            i += 1
+        except OSError as e:
+            if e.errno == errno.ENOBUFS:
+                return i, True
+            if e.errno != errno.EAGAIN:
+                raise
+            time.sleep(0.001)
+    return i, False

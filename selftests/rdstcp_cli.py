@@ -187,6 +187,27 @@ def info_tests(a, b):
         sb.close()
 
 
+class Monitor:
+    """`rdstcp monitor --json` in namespace `ns` for `seconds`, started
+    (and given a second to join the group) on creation."""
+
+    def __init__(self, ns, seconds):
+        self.p = subprocess.Popen(["ip", "netns", "exec", ns.name, BIN, "monitor", "--json",
+                                   "--timeout", str(seconds)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(1)
+
+    def events(self):
+        """Waits for the end; returns (events, exit status, output for a report)."""
+        try:
+            out, err = self.p.communicate(timeout=40)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            out, err = self.p.communicate()
+        events = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+        return events, self.p.returncode, f"monitor exit {self.p.returncode}: {out.strip()} {err.strip()}"
+
+
 def netlink_tests(a, b):
     p = rdstcp(a, "show")
     if "generic netlink family not found" in p.stderr:
@@ -275,28 +296,19 @@ def netlink_tests(a, b):
         tap.skip("set without CAP_NET_ADMIN: refused with advice", "no setpriv")
 
     # Every path goes down and up: read events for a while, not a count.
-    mon = subprocess.Popen(["ip", "netns", "exec", a.name, BIN, "monitor", "--json", "--timeout", "10"],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(1)  # Time to join the group.
+    mon = Monitor(a, 10)
     r = rdstcp(a, "reset", A4, B4)
-    try:
-        out, err = mon.communicate(timeout=40)
-    except subprocess.TimeoutExpired:
-        mon.kill()
-        out, err = mon.communicate()
-    events = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    events, status, report = mon.events()
     mine = [e for e in events if e.get("local") == A4 and e.get("peer") == B4]
-    tap.check(r.returncode == 0 and mon.returncode == 0 and mine and mine[0]["event"] == "conn-down"
+    tap.check(r.returncode == 0 and status == 0 and mine and mine[0]["event"] == "conn-down"
               and {"conn-down", "conn-up"} <= {e["event"] for e in mine},
               "reset and monitor: conn-down and conn-up events",
-              f"reset: {detail(r)}\nmonitor exit {mon.returncode}: {out.strip()} {err.strip()}")
+              f"reset: {detail(r)}\n{report}")
 
     # A path cut by 100% loss (netem): monitor reports it stalled within
     # the threshold (plus the once-a-second check), and cleared after.
     p = rdstcp(a, "set", "stall-ms", "1000")
-    mon = subprocess.Popen(["ip", "netns", "exec", a.name, BIN, "monitor", "--json", "--timeout", "12"],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(1)
+    mon = Monitor(a, 12)
     sa, sb = rds_socket(a, A4, PORT), rds_socket(b, B4, PORT)
     t0 = time.time()  # The clock of the events' "time".
     try:
@@ -312,19 +324,14 @@ def netlink_tests(a, b):
     finally:
         sa.close()
         sb.close()
-    try:
-        out, err = mon.communicate(timeout=40)
-    except subprocess.TimeoutExpired:
-        mon.kill()
-        out, err = mon.communicate()
-    events = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    events, status, report = mon.events()
     kinds = [e["event"] for e in events if e.get("peer") == B4 and e["event"].startswith("path-")]
     stalled = [e for e in events if e["event"] == "path-stalled"]
     tap.check(p.returncode == 0 and kinds[:2] == ["path-stalled", "path-unstalled"]
               and stalled[0]["last_progress_ms"] > 1000 and stalled[0]["waiting_bytes"] >= 10 * SIZE
               and stalled[0]["time"] - t0 < 30,
               "monitor: path-stalled under 100% loss (stall-ms 1000), path-unstalled after",
-              f"set: {detail(p)}\nmonitor exit {mon.returncode}: {out.strip()} {err.strip()}")
+              f"set: {detail(p)}\n{report}")
 
     p = rdstcp(a, "reset", A4, "192.0.2.99", "3")
     tap.check(p.returncode != 0 and "no connection" in p.stderr,

@@ -962,6 +962,29 @@ unsafe extern "C" fn nl_set_config(
     }
 }
 
+/// A dump callback: entry `idx` of a table of namespace `net_priv` into
+/// `out`, and the table's generation into `gen`.
+///
+/// # Safety
+///
+/// The arguments of `rdsrs_ops.nl_conn` / `nl_sock` as shim.h documents them.
+unsafe fn nl_entry<T>(
+    net_priv: *mut c_void,
+    idx: core::ffi::c_ulong,
+    out: *mut T,
+    gen: *mut core::ffi::c_uint,
+    fill: fn(&NetState, usize, &mut T) -> Result,
+) -> c_int {
+    // SAFETY: The dumping socket's namespace is alive while it dumps.
+    let net = unsafe { net_state(net_priv) };
+    // SAFETY: `gen` is a writable output.
+    unsafe { *gen = net.table_gen.load(core::sync::atomic::Ordering::Relaxed) };
+    // CAST: an index of a table in memory.
+    let idx = idx as usize;
+    // SAFETY: `out` points to a zeroed struct the caller owns, for this call.
+    from_result(|| fill(&net, idx, unsafe { &mut *out }).map(|()| 0))
+}
+
 /// `rdsrs_ops.nl_conn`.
 ///
 /// # Safety
@@ -974,14 +997,8 @@ unsafe extern "C" fn nl_conn(
     out: *mut NlConn,
     gen: *mut core::ffi::c_uint,
 ) -> c_int {
-    // SAFETY: The dumping socket's namespace is alive while it dumps.
-    let net = unsafe { net_state(net_priv) };
-    // SAFETY: `gen` is a writable output.
-    unsafe { *gen = net.table_gen.load(core::sync::atomic::Ordering::Relaxed) };
-    // CAST: an index of a table in memory.
-    let idx = idx as usize;
-    // SAFETY: `out` points to a zeroed struct the caller owns, for this call.
-    from_result(|| crate::netlink::conn_at(&net, idx, unsafe { &mut *out }).map(|()| 0))
+    // SAFETY: Forwarded as received.
+    unsafe { nl_entry(net_priv, idx, out, gen, crate::netlink::conn_at) }
 }
 
 /// `rdsrs_ops.nl_sock`.
@@ -996,14 +1013,8 @@ unsafe extern "C" fn nl_sock(
     out: *mut NlSock,
     gen: *mut core::ffi::c_uint,
 ) -> c_int {
-    // SAFETY: The dumping socket's namespace is alive while it dumps.
-    let net = unsafe { net_state(net_priv) };
-    // SAFETY: `gen` is a writable output.
-    unsafe { *gen = net.table_gen.load(core::sync::atomic::Ordering::Relaxed) };
-    // CAST: an index of a table in memory.
-    let idx = idx as usize;
-    // SAFETY: `out` points to a zeroed struct the caller owns, for this call.
-    from_result(|| crate::netlink::sock_at(&net, idx, unsafe { &mut *out }).map(|()| 0))
+    // SAFETY: Forwarded as received.
+    unsafe { nl_entry(net_priv, idx, out, gen, crate::netlink::sock_at) }
 }
 
 /// `rdsrs_ops.nl_reset`.
