@@ -250,6 +250,10 @@ pub(crate) struct Peer {
     names_paths: AtomicBool,
     /// The peer's generation number, 0 until known (`c_peer_gen_num`).
     peer_gen: AtomicU32,
+    /// Restarts of the peer seen (its generation number changed): each path
+    /// forgets its receive sequence when it sees this move, under its own
+    /// `rx` lock (never another path's, which the handshake cannot take).
+    restarts: AtomicU32,
     /// The peer's congestion map for its address, as it last sent it
     /// (`c_fcong`).
     #[pin]
@@ -268,6 +272,7 @@ impl Peer {
                 probe_at: AtomicU64::new(0),
                 names_paths: AtomicBool::new(false),
                 peer_gen: AtomicU32::new(0),
+                restarts: AtomicU32::new(0),
                 fcong <- kernel::new_spinlock!(map, "Peer::fcong"),
                 enobufs: AtomicU64::new(0),
             }),
@@ -443,6 +448,8 @@ struct RxState {
     payload: Option<KVVec<u8>>,
     /// Sequence state, kept across TCP connections.
     seq: RxSeq,
+    /// `Peer::restarts` when `seq` was last reset for it.
+    restarts: u32,
     /// `local_clock()` when the current message's header was complete.
     hdr_at: u64,
 }
@@ -535,6 +542,7 @@ impl Conn {
                     reasm: Reassembler::new(),
                     payload: None,
                     seq: RxSeq::new(),
+                    restarts: 0,
                     hdr_at: 0,
                 }, "Conn::rx"),
                 send_work <- kernel::new_work!("Conn::send_work"),
@@ -621,8 +629,9 @@ impl Conn {
         if gen != 0 {
             let old = self.peer.peer_gen.swap(gen, Ordering::AcqRel);
             if old != 0 && old != gen {
-                // The peer restarted: its sequence numbers start again.
-                self.net.peer_restarted(&self.laddr, &self.faddr);
+                // The peer restarted: its sequence numbers start again, on
+                // every path (`rds_conn_peer_gen_update()`).
+                self.peer.restarts.fetch_add(1, Ordering::AcqRel);
             }
         }
         // Wake senders waiting for the handshake.
@@ -634,11 +643,6 @@ impl Conn {
                 self.send_ping();
             }
         }
-    }
-
-    /// Forgets the peer's receive sequence (it restarted).
-    pub(crate) fn reset_rx_seq(&self) {
-        self.rx.lock().seq.reset();
     }
 
     /// Sends our congestion map for `laddr` once the connection is up.
@@ -1263,6 +1267,11 @@ impl Conn {
                 netlink::peer_map_event(self, &changed);
             }
             return;
+        }
+        let restarts = self.peer.restarts.load(Ordering::Acquire);
+        if rx.restarts != restarts {
+            rx.restarts = restarts;
+            rx.seq.reset();
         }
         if !rx.seq.accept(&h) {
             sys::stat_inc(Stat::RecvDropOldSeq);

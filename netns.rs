@@ -336,15 +336,6 @@ impl NetState {
         }
     }
 
-    /// The peer at `faddr` restarted: every path forgets its receive sequence.
-    pub(crate) fn peer_restarted(&self, laddr: &Endpoint, faddr: &Addr) {
-        if let Some(p) = self.paths_if_any(laddr, faddr) {
-            for c in p.conns.iter() {
-                c.reset_rx_seq();
-            }
-        }
-    }
-
     /// Reconnects every connection, which then uses the current buffer sizes
     /// (`rds_tcp_sysctl_reset()`): nothing is lost, unacknowledged messages
     /// are sent again.
