@@ -79,8 +79,8 @@ def handshake_burst(tx, rx):
 
 
 a, b = None, None
+npaths_before = multipath(8)
 try:
-    multipath(8)
     a, b = veth_namespaces()
     with a:
         tx = socket.socket(socket.AF_RDS, socket.SOCK_SEQPACKET)
@@ -139,4 +139,5 @@ finally:
     for ns in (a, b):
         if ns:
             ns.delete()
+    multipath(npaths_before)
 tap.finish()

@@ -263,11 +263,16 @@ def veth_namespaces():
 
 def multipath(n=8):
     """Offers `n` paths per peer on rds_rs (its npaths module parameter,
-    1 by default); upstream's modules always offer 8."""
+    1 by default); upstream's modules always offer 8. Returns the number
+    offered before, for the caller to restore (tests share a module)."""
     param = "/sys/module/rds_rs/parameters/npaths"
-    if os.path.exists(param):
-        with open(param, "w") as f:
-            f.write(str(n))
+    if not os.path.exists(param):
+        return n
+    with open(param, "r+") as f:
+        before = int(f.read())
+        f.seek(0)
+        f.write(str(n))
+    return before
 
 
 class Rds6Socket:
