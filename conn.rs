@@ -884,7 +884,9 @@ impl Conn {
         };
         let (old, was_up) = old;
         if let Some(sock) = &old {
-            let _ = self.read_sock(sock, gen);
+            // The last read: what TCP acknowledged is delivered, and it
+            // acknowledges nothing after (the peer sends that again).
+            let _ = self.read_sock(sock, gen, true);
         }
         drop(old);
         if was_up {
@@ -1184,7 +1186,7 @@ impl Conn {
                 None => return,
             }
         };
-        if self.read_sock(&sock, gen).is_err() {
+        if self.read_sock(&sock, gen, false).is_err() {
             if sys::net_ratelimit() {
                 pr_info!("dropping a connection: malformed RDS stream from the peer\n");
             }
@@ -1195,12 +1197,18 @@ impl Conn {
         }
     }
 
-    /// Reads and delivers what `sock`, of generation `gen`, has.
-    fn read_sock(self: &Arc<Self>, sock: &TcpSock, gen: u64) -> Result {
+    /// Reads and delivers what `sock`, of generation `gen`, has; with
+    /// `last`, then resets the connection ([`TcpSock::read`]).
+    fn read_sock(self: &Arc<Self>, sock: &TcpSock, gen: u64, last: bool) -> Result {
         let mut rx = self.rx.lock();
         if gen < rx.gen {
-            // A newer connection is being read already.
-            return Ok(());
+            // A newer connection is being read already: nothing of this
+            // one is wanted any more.
+            return if last {
+                sock.read(true, |_, _, _| Ok(0))
+            } else {
+                Ok(())
+            };
         }
         if rx.gen != gen {
             // A new TCP connection starts a new stream.
@@ -1208,7 +1216,7 @@ impl Conn {
             rx.reasm = Reassembler::new();
             rx.payload = None;
         }
-        sock.read(|skb, off, len| self.consume(&mut rx, skb, off, len))
+        sock.read(last, |skb, off, len| self.consume(&mut rx, skb, off, len))
     }
 
     fn consume(

@@ -1131,7 +1131,7 @@ static int rdsrs_tcp_actor(read_descriptor_t *desc, struct sk_buff *skb,
 	return n;
 }
 
-int rdsrs_tcp_read(struct socket *sock, void *arg)
+int rdsrs_tcp_read(struct socket *sock, void *arg, int last)
 {
 	struct rdsrs_read_arg ra = { .arg = arg };
 	read_descriptor_t desc = {
@@ -1141,6 +1141,8 @@ int rdsrs_tcp_read(struct socket *sock, void *arg)
 
 	lock_sock(sock->sk);
 	tcp_read_sock(sock->sk, &desc, rdsrs_tcp_actor);
+	if (last && sock->sk->sk_state != TCP_CLOSE)
+		tcp_disconnect(sock->sk, 0);
 	release_sock(sock->sk);
 	return ra.error;
 }

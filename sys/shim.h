@@ -363,8 +363,11 @@ unsigned int rdsrs_tcp_snd_una(struct socket *sock);
 /*
  * Reads what the socket has with tcp_read_sock() under lock_sock(), giving
  * each piece to ->tcp_recv with @arg: 0, or the -errno ->tcp_recv returned.
+ * With @last, the connection is then reset before the socket lock is
+ * released: segments that arrive meanwhile wait in the backlog and find it
+ * closed, so TCP acknowledges nothing that was not read.
  */
-int rdsrs_tcp_read(struct socket *sock, void *arg);
+int rdsrs_tcp_read(struct socket *sock, void *arg, int last);
 /* Copies @len bytes at @off of @skb to @dst: 0 or -EFAULT. */
 int rdsrs_skb_copy(struct sk_buff *skb, unsigned int off, unsigned char *dst,
 		   unsigned long len);

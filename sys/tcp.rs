@@ -270,8 +270,10 @@ impl TcpSock {
     }
 
     /// Reads what has arrived, giving each piece to `actor`, which returns the
-    /// bytes it consumed or an error that stops the read.
-    pub(crate) fn read<F>(&self, mut actor: F) -> Result
+    /// bytes it consumed or an error that stops the read. With `last`, the
+    /// connection is then reset at once: TCP acknowledges nothing more, so
+    /// the peer sends again whatever this read did not take.
+    pub(crate) fn read<F>(&self, last: bool, mut actor: F) -> Result
     where
         F: FnMut(&Skb, usize, usize) -> Result<usize>,
     {
@@ -279,7 +281,11 @@ impl TcpSock {
         // SAFETY: `self.sock` is live; `erased` outlives the call, the only user
         // of the pointer (`tcp_recv` runs inside it).
         to_result(unsafe {
-            ffi::rdsrs_tcp_read(self.sock.as_ptr(), core::ptr::addr_of_mut!(erased).cast())
+            ffi::rdsrs_tcp_read(
+                self.sock.as_ptr(),
+                core::ptr::addr_of_mut!(erased).cast(),
+                last.into(),
+            )
         })
     }
 }
