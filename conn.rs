@@ -874,6 +874,10 @@ impl Conn {
     /// What the old connection still has to read is read and delivered first:
     /// TCP acknowledged those bytes, so their senders will not send them again.
     pub(crate) fn reset(self: &Arc<Self>, gen: u64) {
+        // The receive state first (lock order), held until the old
+        // connection is read: a newer one's reads, which make the receive
+        // state theirs, wait until then.
+        let mut rx = self.rx.lock();
         let old = {
             let mut inner = self.inner.lock();
             if inner.gen != gen {
@@ -886,8 +890,9 @@ impl Conn {
         if let Some(sock) = &old {
             // The last read: what TCP acknowledged is delivered, and it
             // acknowledges nothing after (the peer sends that again).
-            let _ = self.read_sock(sock, gen, true);
+            let _ = self.read_locked(&mut rx, sock, gen, true);
         }
+        drop(rx);
         drop(old);
         if was_up {
             netlink::conn_event(self, netlink::Event::ConnDown);
@@ -895,8 +900,8 @@ impl Conn {
     }
 
     /// Drops the messages of socket `sk` (those to port `dport` only, when
-    /// given) that can go without breaking the stream: all but one partly
-    /// written (`rds_send_drop_to()`).
+    /// given) that can go without breaking the stream: all but the head of
+    /// the send queue (`rds_send_drop_to()`).
     pub(crate) fn drop_sender(&self, sk: &Sock, dport: Option<u16>) {
         let mut dropped = List::new();
         {
@@ -906,14 +911,17 @@ impl Conn {
                 retrans,
                 ..
             } = &mut *inner;
-            for q in [send_queue, retrans] {
+            for (q, busy) in [(send_queue, true), (retrans, false)] {
                 let mut keep = List::new();
+                // The head of the send queue stays, whatever its progress:
+                // the transmit work may be writing it right now, unlocked
+                // (only the head is ever partly written).
+                let mut head = busy;
                 while let Some(m) = q.pop_front() {
                     let mine = m.sender.as_ref().is_some_and(|s| core::ptr::eq(&**s, sk))
                         && dport.map_or(true, |p| p == m.dport);
-                    let sent = m.sent.load(Ordering::Relaxed);
-                    let partial = sent != 0 && sent != m.wire_len();
-                    if mine && !partial {
+                    let busy = core::mem::take(&mut head);
+                    if mine && !busy {
                         dropped.push_back(m);
                     } else {
                         keep.push_back(m);
@@ -1138,6 +1146,17 @@ impl Conn {
             match sock.send(h, d) {
                 Ok(n) => {
                     let total = sent + n;
+                    let mut inner = self.inner.lock();
+                    if inner.gen != gen {
+                        // Reset meanwhile (`unsend()` ran): these bytes went
+                        // to the old connection, and the message starts
+                        // again on the next. It may have reached the peer
+                        // whole: flagged, so that a copy is dropped.
+                        if n != 0 {
+                            m.state.fetch_or(RETRANSMITTED, Ordering::Relaxed);
+                        }
+                        continue;
+                    }
                     m.sent.store(total, Ordering::Relaxed);
                     if total == m.wire_len() {
                         m.last
@@ -1145,14 +1164,11 @@ impl Conn {
                         let was = m.state.fetch_or(WRITTEN, Ordering::Relaxed);
                         self.stats
                             .sent(m.data.len(), was & WRITTEN == 0, was & RETRANSMITTED != 0);
-                        let mut inner = self.inner.lock();
-                        if inner.gen == gen {
-                            if let Some(c) = inner.send_queue.cursor_front() {
-                                if core::ptr::eq(&*c.current(), &*m) {
-                                    let done = c.remove();
-                                    if !done.cong {
-                                        inner.retrans.push_back(done);
-                                    }
+                        if let Some(c) = inner.send_queue.cursor_front() {
+                            if core::ptr::eq(&*c.current(), &*m) {
+                                let done = c.remove();
+                                if !done.cong {
+                                    inner.retrans.push_back(done);
                                 }
                             }
                         }
@@ -1201,6 +1217,17 @@ impl Conn {
     /// `last`, then resets the connection ([`TcpSock::read`]).
     fn read_sock(self: &Arc<Self>, sock: &TcpSock, gen: u64, last: bool) -> Result {
         let mut rx = self.rx.lock();
+        self.read_locked(&mut rx, sock, gen, last)
+    }
+
+    /// [`Self::read_sock`] with the receive state locked.
+    fn read_locked(
+        self: &Arc<Self>,
+        rx: &mut RxState,
+        sock: &TcpSock,
+        gen: u64,
+        last: bool,
+    ) -> Result {
         if gen < rx.gen {
             // A newer connection is being read already: nothing of this
             // one is wanted any more.
@@ -1216,7 +1243,7 @@ impl Conn {
             rx.reasm = Reassembler::new();
             rx.payload = None;
         }
-        sock.read(last, |skb, off, len| self.consume(&mut rx, skb, off, len))
+        sock.read(last, |skb, off, len| self.consume(rx, skb, off, len))
     }
 
     fn consume(

@@ -31,6 +31,18 @@ if [ $rc != 0 ] && [ -x "${RDS_ROOT:-}/target/release/rdstcp" ]; then
 		echo "# $ns:"
 		ip netns exec $ns "$RDS_ROOT/target/release/rdstcp" info connections tcp send retrans recv 2>&1 |
 			head -60 | sed 's/^/#   /'
+		ip netns exec $ns ss -tnoi 2>&1 | head -20 | sed 's/^/#   /'
+	done
+	# Tasks blocked in the kernel, and rds_rs's workers, with their stacks.
+	for t in /proc/[0-9]*; do
+		comm=$(cat "$t/comm" 2>/dev/null) || continue
+		state=$(awk '/^State:/ { print $2 }' "$t/status" 2>/dev/null)
+		case "$state/$comm" in
+		D/* | */*rds_rs*)
+			echo "# task ${t#/proc/} $comm state $state:"
+			sed 's/^/#     /' "$t/stack" 2>/dev/null
+			;;
+		esac
 	done
 fi
 ip netns del net0 2>/dev/null
