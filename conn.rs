@@ -1083,6 +1083,8 @@ impl Conn {
     /// `rds_send_xmit()` and `rds_tcp_xmit()`).
     fn xmit(self: Arc<Self>) {
         let batch = 1024;
+        // Uncorked on every way out.
+        let mut cork = Cork(None);
         for _ in 0..batch {
             let (sock, gen, head) = {
                 let mut inner = self.inner.lock();
@@ -1136,6 +1138,7 @@ impl Conn {
             let Some(m) = head else {
                 return;
             };
+            cork.on(&sock);
             let hdr = m.header();
             let sent = m.sent.load(Ordering::Relaxed);
             let (h, d) = if sent < HEADER_LEN {
@@ -1358,6 +1361,32 @@ impl Conn {
         if let Ok(inc) = Incoming::new(h, src, data) {
             inc.set_trace(rx.hdr_at, start);
             recv::deliver(&sk, inc);
+        }
+    }
+}
+
+/// The connection the send work is writing to, corked for the batch as
+/// upstream's `rds_tcp_xmit_path_prepare()` and `_complete()` do: small
+/// messages then share segments instead of taking one each. Uncorking, when
+/// the work moves to another connection or ends, sends what is pending.
+struct Cork(Option<Arc<TcpSock>>);
+
+impl Cork {
+    fn on(&mut self, sock: &Arc<TcpSock>) {
+        if self.0.as_ref().is_some_and(|s| Arc::ptr_eq(s, sock)) {
+            return;
+        }
+        if let Some(old) = self.0.replace(sock.clone()) {
+            old.cork(false);
+        }
+        sock.cork(true);
+    }
+}
+
+impl Drop for Cork {
+    fn drop(&mut self) {
+        if let Some(sock) = self.0.take() {
+            sock.cork(false);
         }
     }
 }

@@ -1090,6 +1090,11 @@ long rdsrs_tcp_send(struct socket *sock, const unsigned char *hdr,
 	return kernel_sendmsg(sock, &msg, vec, n, hlen + dlen);
 }
 
+void rdsrs_tcp_cork(struct socket *sock, int on)
+{
+	tcp_sock_set_cork(sock->sk, on);
+}
+
 void rdsrs_tcp_info(struct socket *sock, struct rdsrs_tcp_info *out)
 {
 	struct sock *sk = sock->sk;

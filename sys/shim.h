@@ -349,6 +349,11 @@ int rdsrs_tcp_state(struct socket *sock);
 long rdsrs_tcp_send(struct socket *sock, const unsigned char *hdr,
 		    unsigned long hlen, const unsigned char *data,
 		    unsigned long dlen, int more);
+/*
+ * Corks (@on) or uncorks @sock (TCP_CORK): while corked, TCP sends only full
+ * segments; uncorking sends what is pending.
+ */
+void rdsrs_tcp_cork(struct socket *sock, int on);
 /* What RDS_INFO_TCP_SOCKETS and the statistics report of a TCP socket. */
 struct rdsrs_tcp_info {
 	unsigned short lport;		/* host order */

@@ -263,6 +263,13 @@ impl TcpSock {
         unsafe { ffi::rdsrs_tcp_write_seq(self.sock.as_ptr()) }
     }
 
+    /// Corks or uncorks the connection (`TCP_CORK`): while corked, TCP sends
+    /// only full segments; uncorking sends what is pending.
+    pub(crate) fn cork(&self, on: bool) {
+        // SAFETY: `self.sock` is live (type invariant).
+        unsafe { ffi::rdsrs_tcp_cork(self.sock.as_ptr(), c_int::from(on)) };
+    }
+
     /// `snd_una`: the first byte the peer has not acknowledged.
     pub(crate) fn snd_una(&self) -> u32 {
         // SAFETY: `self.sock` is live (type invariant).
