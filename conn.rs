@@ -48,8 +48,11 @@ pub(crate) struct OutMsg {
     exthdr: [u8; EXT_SPACE],
     data: KVVec<u8>,
     /// The sending socket, whose send buffer the message counts against until
-    /// TCP acknowledges it; `None` for pongs.
-    sender: Option<ARef<Sock>>,
+    /// TCP acknowledges it; `None` for pongs, and once the message has been
+    /// given back (a socket that closes lets go of the one message it cannot
+    /// take back, as `rds_send_drop_to()` clears `m_rs`).
+    #[pin]
+    sender: SpinLock<Option<ARef<Sock>>>,
     /// `RETRANSMITTED` (sent before on an earlier TCP connection) and
     /// `WRITTEN` bits.
     state: AtomicU8,
@@ -171,7 +174,7 @@ impl OutMsg {
                 dport: b.dport,
                 exthdr: b.exthdr,
                 data: b.data,
-                sender,
+                sender <- kernel::new_spinlock!(sender, "OutMsg::sender"),
                 state: AtomicU8::new(0),
                 sent: AtomicUsize::new(0),
                 last: AtomicU32::new(0),
@@ -208,19 +211,35 @@ impl OutMsg {
         HEADER_LEN + self.data.len()
     }
 
-    /// Gives the message's bytes back to its sender's send buffer.
+    /// Gives the message's bytes back to its sender's send buffer, once.
     fn release(&self) {
-        if let Some(sk) = &self.sender {
-            sk.rds().snd_done(self.data.len());
-            if let Some(node) = self.znode.lock().take() {
-                sk.rds().zcopy.lock().complete(self.zcookie, node);
-            }
-            sk.wake();
+        let sk = self.sender.lock().take();
+        if let Some(sk) = sk {
+            self.settle(&sk);
         }
     }
 
+    /// What giving the message back means for `sk`, which it no longer holds.
+    fn settle(&self, sk: &Sock) {
+        sk.rds().snd_done(self.data.len());
+        if let Some(node) = self.znode.lock().take() {
+            sk.rds().zcopy.lock().complete(self.zcookie, node);
+        }
+        sk.wake();
+    }
+
+    fn sender_is(&self, sk: &Sock) -> bool {
+        self.sender
+            .lock()
+            .as_ref()
+            .is_some_and(|s| core::ptr::eq(&**s, sk))
+    }
+
     fn sender_closed(&self) -> bool {
-        self.sender.as_ref().is_some_and(|s| s.rds().is_closed())
+        self.sender
+            .lock()
+            .as_ref()
+            .is_some_and(|s| s.rds().is_closed())
     }
 }
 
@@ -901,9 +920,11 @@ impl Conn {
 
     /// Drops the messages of socket `sk` (those to port `dport` only, when
     /// given) that can go without breaking the stream: all but the head of
-    /// the send queue (`rds_send_drop_to()`).
+    /// the send queue (`rds_send_drop_to()`). When every message goes (the
+    /// socket closes), the head lets go of the socket too.
     pub(crate) fn drop_sender(&self, sk: &Sock, dport: Option<u16>) {
         let mut dropped = List::new();
+        let mut detached = None;
         {
             let mut inner = self.inner.lock();
             let ConnInner {
@@ -918,12 +939,15 @@ impl Conn {
                 // (only the head is ever partly written).
                 let mut head = busy;
                 while let Some(m) = q.pop_front() {
-                    let mine = m.sender.as_ref().is_some_and(|s| core::ptr::eq(&**s, sk))
-                        && dport.map_or(true, |p| p == m.dport);
+                    let mine = dport.map_or(true, |p| p == m.dport) && m.sender_is(sk);
                     let busy = core::mem::take(&mut head);
                     if mine && !busy {
                         dropped.push_back(m);
                     } else {
+                        if mine && dport.is_none() {
+                            // Settled and put below, unlocked.
+                            detached = m.sender.lock().take().map(|s| (m.clone_arc(), s));
+                        }
                         keep.push_back(m);
                     }
                 }
@@ -932,6 +956,9 @@ impl Conn {
         }
         while let Some(m) = dropped.pop_front() {
             m.release();
+        }
+        if let Some((m, sk)) = detached {
+            m.settle(&sk);
         }
     }
 
