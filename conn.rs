@@ -859,9 +859,12 @@ impl Conn {
 
     /// Takes the connection down: messages written but not acknowledged go back
     /// to the front of the send queue, flagged `RETRANSMITTED`
-    /// (`rds_send_path_reset()`). Returns the old socket, to drop unlocked.
-    fn unsend(inner: &mut ConnInner) -> (Option<Arc<TcpSock>>, bool) {
+    /// (`rds_send_path_reset()`). Returns the old socket, whether RDS was up
+    /// on it, and the messages that go (map updates, and those of closed
+    /// sockets), all to be dropped unlocked.
+    fn unsend(inner: &mut ConnInner) -> (Option<Arc<TcpSock>>, bool, List<OutMsg>) {
         let mut requeue = List::new();
+        let mut gone = List::new();
         while let Some(m) = inner.retrans.pop_front() {
             requeue.push_back(m);
         }
@@ -869,13 +872,10 @@ impl Conn {
             requeue.push_back(m);
         }
         while let Some(m) = requeue.pop_front() {
-            if m.cong {
-                // The next connection starts with a fresh map.
-                continue;
-            }
-            if m.sender_closed() {
-                // Upstream drops a closed socket's messages (rds_send_drop_to()).
-                m.release();
+            // The next connection starts with a fresh map; upstream drops a
+            // closed socket's messages (rds_send_drop_to()).
+            if m.cong || m.sender_closed() {
+                gone.push_back(m);
                 continue;
             }
             if m.sent.swap(0, Ordering::Relaxed) != 0 {
@@ -885,7 +885,7 @@ impl Conn {
         }
         let was_up = core::mem::replace(&mut inner.up, false);
         inner.gen += 1;
-        (inner.sock.take(), was_up)
+        (inner.sock.take(), was_up, gone)
     }
 
     /// Resets the connection of generation `gen`, if it is still current.
@@ -905,7 +905,7 @@ impl Conn {
             sys::stat_inc(Stat::ConnReset);
             Self::unsend(&mut inner)
         };
-        let (old, was_up) = old;
+        let (old, was_up, mut gone) = old;
         if let Some(sock) = &old {
             // The last read: what TCP acknowledged is delivered, and it
             // acknowledges nothing after (the peer sends that again).
@@ -913,6 +913,9 @@ impl Conn {
         }
         drop(rx);
         drop(old);
+        while let Some(m) = gone.pop_front() {
+            m.release();
+        }
         if was_up {
             netlink::conn_event(self, netlink::Event::ConnDown);
         }
@@ -1134,21 +1137,25 @@ impl Conn {
                     match self.map_msg() {
                         Ok(m) => {
                             let mut inner = self.inner.lock();
+                            let mut stale = None;
                             if inner.gen == gen {
                                 // An update not yet started is stale: going
                                 // out after this one, it would undo it and
                                 // leave the peer with a congested port for good.
                                 // Upstream sends the live map's pages, so
                                 // never has an old copy.
-                                let stale = inner.send_queue.cursor_front().is_some_and(|c| {
+                                if inner.send_queue.cursor_front().is_some_and(|c| {
                                     c.current().cong
                                         && c.current().sent.load(Ordering::Relaxed) == 0
-                                });
-                                if stale {
-                                    inner.send_queue.pop_front();
+                                }) {
+                                    stale = inner.send_queue.pop_front();
                                 }
                                 inner.send_queue.push_front(m);
                             }
+                            // Freed unlocked (a map may be vmalloc'ed), as is
+                            // `m` when the connection changed.
+                            drop(inner);
+                            drop(stale);
                         }
                         // Out of memory: kept queued, for the next run
                         // (a write-space callback, a send, a map change).
