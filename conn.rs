@@ -935,12 +935,12 @@ impl Conn {
                 retrans,
                 ..
             } = &mut *inner;
-            for (q, busy) in [(send_queue, true), (retrans, false)] {
+            for (q, keeps_head) in [(send_queue, true), (retrans, false)] {
                 let mut keep = List::new();
                 // The head of the send queue stays, whatever its progress:
                 // the transmit work may be writing it right now, unlocked
                 // (only the head is ever partly written).
-                let mut head = busy;
+                let mut head = keeps_head;
                 while let Some(m) = q.pop_front() {
                     let mine = dport.map_or(true, |p| p == m.dport) && m.sender_is(sk);
                     let busy = core::mem::take(&mut head);
