@@ -12,11 +12,13 @@ Runs unchanged on the C module and on ours.
 """
 
 import ctypes
+import errno
 import hashlib
 import random
 import socket
 import struct
 import subprocess
+import time
 
 from rds_helpers import Netns, Tap, libc, sh, sockaddr_in6
 
@@ -138,6 +140,33 @@ try:
         tap.check(ok, f"{v} ping to port 0 is answered from port 0", src)
         sa.close()
         sb.close()
+
+    # Connections that cannot be made: no route to the peer (the TCP connect
+    # fails at once), and a bound address removed before the first send (the
+    # TCP bind fails). The failed attempts must leave the transport working.
+    # Non-blocking: a blocking send whose socket hashes to a path other than
+    # 0 waits for the multipath handshake, forever on upstream
+    # (Documentation/upstream-bugs.rst). Upstream queues it on path 0; rds_rs
+    # answers EAGAIN until the handshake probe it sends is answered or overdue.
+    a.run("ip addr add 192.0.2.11/24 dev veth-a")
+    gone = rds(a, socket.AF_INET, "192.0.2.11", 4001)
+    a.run("ip addr del 192.0.2.11/24 dev veth-a")
+    sa = rds(a, socket.AF_INET, "192.0.2.1", 4000)
+    sb = rds(b, socket.AF_INET, "192.0.2.2", 4000)
+    for s, dst, what in [(sa, ("198.51.100.1", 4000), "to an address without a route"),
+                         (gone, ("192.0.2.2", 4000), "from an address removed after bind")]:
+        try:
+            s.sendto(b"x", socket.MSG_DONTWAIT, dst)
+            err = 0
+        except OSError as e:
+            err = e.errno
+        tap.check(err in (0, errno.EAGAIN), f"a send {what} is queued or told to wait",
+                  f"errno {err}")
+    # Let the connection attempts run and fail (they back off from here).
+    time.sleep(1)
+    exchange(sa, sb, ("192.0.2.2", 4000), "192.0.2.1", 50, rng, "after failed connection attempts")
+    for s in (gone, sa, sb):
+        s.close()
 finally:
     a.delete()
     b.delete()

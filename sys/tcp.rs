@@ -138,20 +138,37 @@ impl TcpSock {
         owner: TcpOwner,
         create: impl FnOnce(*mut c_void, *mut *mut ffi::socket) -> c_int,
     ) -> Result<Arc<Self>> {
-        let mut this = UniqueArc::new(
-            TcpSock {
-                sock: NonNull::dangling(),
-                owner,
-            },
-            GFP_KERNEL,
-        )?;
-        let owner_ptr: *mut TcpSock = &mut *this;
+        // The callbacks need the final address before the socket exists, and
+        // see a whole `TcpSock` (`tcp_event()`), so it starts with a dangling
+        // socket; it becomes an owned `TcpSock`, which closes its socket on
+        // drop, only once the socket exists.
+        let mut slot = UniqueArc::<TcpSock>::new_uninit(GFP_KERNEL)?;
+        let this = (*slot).write(TcpSock {
+            sock: NonNull::dangling(),
+            owner,
+        });
+        let this: *mut TcpSock = this;
         let mut sock = core::ptr::null_mut();
-        to_result(create(owner_ptr.cast(), &mut sock))?;
-        // INVARIANT: the callbacks carry `owner_ptr`, the address of the
-        // allocation that the returned `Arc` keeps.
-        this.sock = NonNull::new(sock).ok_or(EINVAL)?;
-        Ok(this.into())
+        let ret = create(this.cast(), &mut sock);
+        match NonNull::new(sock) {
+            Some(sock) if ret == 0 => {
+                // SAFETY: `this` is the initialized value in `slot`, which we
+                // own; callbacks running meanwhile only read `owner`.
+                unsafe { (*this).sock = sock };
+                // INVARIANT: the callbacks carry `this`, the address of the
+                // allocation that the returned `Arc` keeps.
+                // SAFETY: `slot` was initialized by `write` above.
+                Ok(unsafe { slot.assume_init() }.into())
+            }
+            _ => {
+                // SAFETY: `this` is initialized and nothing refers to it any
+                // more: on failure the shim has removed its callbacks or never
+                // installed them. Only `owner` needs dropping; `slot` is then
+                // freed without dropping a `TcpSock`.
+                unsafe { core::ptr::drop_in_place(core::ptr::addr_of_mut!((*this).owner)) };
+                Err(to_result(ret).err().unwrap_or(EINVAL))
+            }
+        }
     }
 
     /// The namespace's listener on the RDS port.
