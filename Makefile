@@ -7,6 +7,8 @@
 #   make test             host tests + VM selftests (what CI runs)
 #   make check            rustfmt, and clippy over the module and the host crate
 #   make bench            benchmark raw TCP, the C module and ours in one VM (scripts/bench)
+#   make soak             fault and stress tests 20 times each on the debug kernel (scripts/soak)
+#   make interop-kill     ss -K across two VMs: rds_rs vs itself, the C module vs itself and vs rds_rs
 
 # The cached test kernel (scripts/build-kernel builds it on first use).
 # Evaluated on first use only, and once.
@@ -15,7 +17,7 @@ KDIR ?= $(eval KDIR := $$(shell scripts/build-kernel))$(KDIR)
 TOOLCHAIN ?= $(eval TOOLCHAIN := $$(shell scripts/toolchain))$(TOOLCHAIN)
 KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) $(TOOLCHAIN)
 
-.PHONY: all modules clean test check clippy demo bench
+.PHONY: all modules clean test check clippy demo bench soak interop-kill
 
 all: modules
 
@@ -35,6 +37,12 @@ demo:
 
 bench:
 	scripts/bench
+
+soak:
+	scripts/soak
+
+interop-kill:
+	scripts/test --kill
 
 # rustfmt over every Rust file (the crate root reaches them all), clippy over
 # the module as the kernel builds it (warnings are errors) and over the host crate.

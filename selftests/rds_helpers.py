@@ -6,11 +6,14 @@ connections through sock_diag (an in-process `ss -K`)."""
 import ctypes
 import ctypes.util
 import errno
+import mmap
 import os
+import select
 import socket
 import struct
 import subprocess
 import sys
+import time
 
 AF_RDS = 21
 SOL_RDS = 276
@@ -224,6 +227,102 @@ class SockDiag:
                 continue
             killed += 1
         return killed
+
+
+class Killer:
+    """Destroys the established TCP connections on `port` through each of
+    `diags` (SockDiag objects) every `period` seconds, in a child process: in
+    this one, each of a round's system calls would wait for the GIL behind the
+    sender and receiver. Create it before the RDS sockets, so that the child
+    holds none of them. The child's counters are in shared memory; it stops
+    when the pipe closes."""
+
+    STATS = struct.Struct("=QQdddd")
+    FIELDS = ("rounds", "destroyed", "busy", "slowest", "first", "last")
+    MAX_SECONDS = 1200  # 20 minutes of rounds at most
+
+    def __init__(self, diags, port, period):
+        self.port, self.period = port, period
+        self.shm = mmap.mmap(-1, 4096)
+        stop_r, self.stop_w = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:
+            try:
+                os.close(self.stop_w)
+                self._run(diags, stop_r)
+            except BaseException as e:
+                err = repr(e).encode()[: len(self.shm) - self.STATS.size - 1]
+                self.shm[self.STATS.size : self.STATS.size + len(err)] = err
+            finally:
+                os._exit(0)  # never the parent's cleanup
+        os.close(stop_r)
+
+    def _run(self, diags, stop_r):
+        try:
+            # Wakes on time even with the sender and receiver busy.
+            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
+        except OSError:
+            pass
+        st = dict.fromkeys(self.FIELDS, 0)
+        start = next_round = time.monotonic()
+        while st["rounds"] < self.MAX_SECONDS / self.period:
+            t = time.monotonic()
+            for d in diags:
+                st["destroyed"] += d.kill_tcp(self.port)
+            cost = time.monotonic() - t
+            st["busy"] += cost
+            st["slowest"] = max(st["slowest"], cost)
+            st["first"] = st["first"] if st["rounds"] else t - start
+            st["last"] = t - start
+            st["rounds"] += 1
+            self.STATS.pack_into(self.shm, 0, *(st[f] for f in self.FIELDS))
+            # A fixed schedule; a late round is not made up for.
+            next_round = max(next_round + self.period, time.monotonic())
+            if select.select([stop_r], [], [], max(next_round - time.monotonic(), 0))[0]:
+                return
+
+    def stats(self):
+        st = dict(zip(self.FIELDS, self.STATS.unpack_from(self.shm)))
+        st["error"] = self.shm[self.STATS.size :].rstrip(b"\0").decode(errors="replace") or None
+        return st
+
+    def stop(self):
+        if self.stop_w is not None:
+            os.close(self.stop_w)
+            self.stop_w = None
+            os.waitpid(self.pid, 0)
+        return self.stats()
+
+
+def dump_state(namespaces):
+    """Prints, as TAP comments, what a failed test needs to be understood:
+    each namespace's RDS connections, TCP sockets and queues (rdstcp info,
+    if built), and the stacks of blocked tasks and of rds_rs's workers."""
+    tool = os.path.join(os.environ.get("RDS_ROOT", "."), "target/release/rdstcp")
+    for ns in namespaces:
+        for cmd in ([tool, "info", "connections", "tcp", "send", "retrans", "recv", "counters"],
+                    [tool, "show"], ["ss", "-tnoi"]):
+            if not os.access(cmd[0], os.X_OK) and cmd[0] == tool:
+                continue
+            out = subprocess.run(["ip", "netns", "exec", ns.name] + cmd, capture_output=True, text=True,
+                                 timeout=30)
+            for line in (out.stdout + out.stderr).splitlines()[:120]:
+                print(f"#   {ns.name}: {line}", flush=True)
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/comm") as f:
+                comm = f.read().strip()
+            with open(f"/proc/{pid}/status") as f:
+                state = next(line.split()[1] for line in f if line.startswith("State:"))
+            if state != "D" and "rds_rs" not in comm:
+                continue
+            with open(f"/proc/{pid}/stack") as f:
+                stack = f.read().splitlines()
+        except (OSError, StopIteration):
+            continue
+        print(f"#   task {pid} {comm} state {state}:", flush=True)
+        for line in stack:
+            print(f"#     {line}", flush=True)
 
 
 def rds_module():

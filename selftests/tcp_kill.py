@@ -15,16 +15,12 @@ every 100 ms.
 """
 
 import hashlib
-import mmap
-import os
-import select
 import socket
-import struct
 import sys
 import threading
 import time
 
-from rds_helpers import SockDiag, Tap, multipath, sh, veth_namespaces
+from rds_helpers import Killer, SockDiag, Tap, multipath, sh, veth_namespaces
 
 n = int(sys.argv[1]) if len(sys.argv) > 1 else 100000
 RDS_TCP_PORT = 16385
@@ -42,68 +38,6 @@ def payload(i):
     return (i.to_bytes(4, "big") + seed * (size // 32 + 1))[:size]
 
 
-class Killer:
-    """Destroys the established TCP connections on RDS_TCP_PORT through each
-    of `diags` every PERIOD, in a child process: in this one, each of a round's
-    system calls would wait for the GIL behind the sender and receiver. The
-    child's counters are in shared memory; it stops when the pipe closes."""
-
-    STATS = struct.Struct("=QQdddd")
-    FIELDS = ("rounds", "destroyed", "busy", "slowest", "first", "last")
-    MAX_ROUNDS = int(1200 / PERIOD)  # 20 minutes
-
-    def __init__(self, diags):
-        self.shm = mmap.mmap(-1, 4096)
-        stop_r, self.stop_w = os.pipe()
-        self.pid = os.fork()
-        if self.pid == 0:
-            try:
-                os.close(self.stop_w)
-                self._run(diags, stop_r)
-            except BaseException as e:
-                err = repr(e).encode()[: len(self.shm) - self.STATS.size - 1]
-                self.shm[self.STATS.size : self.STATS.size + len(err)] = err
-            finally:
-                os._exit(0)  # never the parent's cleanup
-        os.close(stop_r)
-
-    def _run(self, diags, stop_r):
-        try:
-            # Wakes on time even with the sender and receiver busy.
-            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
-        except OSError:
-            pass
-        st = dict.fromkeys(self.FIELDS, 0)
-        start = next_round = time.monotonic()
-        while st["rounds"] < self.MAX_ROUNDS:
-            t = time.monotonic()
-            for d in diags:
-                st["destroyed"] += d.kill_tcp(RDS_TCP_PORT)
-            cost = time.monotonic() - t
-            st["busy"] += cost
-            st["slowest"] = max(st["slowest"], cost)
-            st["first"] = st["first"] if st["rounds"] else t - start
-            st["last"] = t - start
-            st["rounds"] += 1
-            self.STATS.pack_into(self.shm, 0, *(st[f] for f in self.FIELDS))
-            # A fixed schedule; a late round is not made up for.
-            next_round = max(next_round + PERIOD, time.monotonic())
-            if select.select([stop_r], [], [], max(next_round - time.monotonic(), 0))[0]:
-                return
-
-    def stats(self):
-        st = dict(zip(self.FIELDS, self.STATS.unpack_from(self.shm)))
-        st["error"] = self.shm[self.STATS.size :].rstrip(b"\0").decode(errors="replace") or None
-        return st
-
-    def stop(self):
-        if self.stop_w is not None:
-            os.close(self.stop_w)
-            self.stop_w = None
-            os.waitpid(self.pid, 0)
-        return self.stats()
-
-
 def describe(data):
     return f"#{int.from_bytes(data[:4], 'big')} ({len(data)} bytes)" if len(data) >= 4 else f"{len(data)} bytes"
 
@@ -114,7 +48,7 @@ try:
     a, b = veth_namespaces()
     # Forked before the RDS sockets exist, so that it holds none of them.
     diags = [SockDiag(a), SockDiag(b)]
-    killer = Killer(diags)
+    killer = Killer(diags, RDS_TCP_PORT, PERIOD)
     with a:
         tx = socket.socket(socket.AF_RDS, socket.SOCK_SEQPACKET)
     with b:
