@@ -153,7 +153,8 @@ impl TcpSock {
         match NonNull::new(sock) {
             Some(sock) if ret == 0 => {
                 // SAFETY: `this` is the initialized value in `slot`, which we
-                // own; callbacks running meanwhile only read `owner`.
+                // own; callbacks running meanwhile borrow only `owner`
+                // (`tcp_event()`).
                 unsafe { (*this).sock = sock };
                 // INVARIANT: the callbacks carry `this`, the address of the
                 // allocation that the returned `Arc` keeps.
@@ -420,15 +421,16 @@ impl Skb {
 /// `owner` is the address of a live `TcpSock` whose callbacks are installed;
 /// the shim holds `sk_callback_lock` for reading, so it is not dropped meanwhile.
 pub(super) unsafe extern "C" fn tcp_event(_ctx: *mut c_void, owner: *mut c_void, event: c_int) {
-    // SAFETY: Per the function's requirement.
-    let sock = unsafe { &*owner.cast::<TcpSock>() };
+    // SAFETY: Per the function's requirement. Only the `owner` field is
+    // borrowed: `TcpSock::new_owned()` may still be storing `sock`.
+    let owner = unsafe { &*core::ptr::addr_of!((*owner.cast::<TcpSock>()).owner) };
     match event as u32 {
         ffi::rdsrs_tcp_event_RDSRS_TCP_READABLE => super::stat_inc(Stat::TcpDataReadyCalls),
         ffi::rdsrs_tcp_event_RDSRS_TCP_WRITABLE => super::stat_inc(Stat::TcpWriteSpaceCalls),
         _ => {}
     }
     // CAST: the events are small non-negative constants.
-    sock.owner.event(event as u32);
+    owner.event(event as u32);
 }
 
 /// `rdsrs_ops.tcp_recv`: the tcp_read_sock() actor.
