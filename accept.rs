@@ -8,6 +8,7 @@ use kernel::sync::Arc;
 use crate::conn::MPATH_WORKERS;
 use crate::netns::NetState;
 use crate::proto::addr::Endpoint;
+use crate::sys::tcp::{AcceptedSock, TcpSlot};
 
 /// The listener has connections to accept: called in softirq context.
 pub(crate) fn accept_ready(net: &Arc<NetState>) {
@@ -21,16 +22,24 @@ pub(crate) fn accept_all(net: &Arc<NetState>) {
     };
     // Bounded: the work requeues itself on the next connection anyway.
     for _ in 0..64 {
+        let Ok(slot) = TcpSlot::new() else {
+            // Out of memory: the connection waits in the accept queue.
+            net.queue_accept();
+            return;
+        };
         match listener.accept() {
             Ok(sock) => {
-                if let Err(e) = accept_one(net, sock) {
+                if let Err(e) = accept_one(net, sock, slot) {
                     // Network input: anyone can connect, so rate-limited.
                     if crate::sys::net_ratelimit() {
                         pr_info!("refused an RDS/TCP connection: errno {}\n", -e.to_errno());
                     }
                 }
             }
-            Err(_) => return,
+            Err(e) if e == EAGAIN => return,
+            // Out of memory or the like: the connection stays in the accept
+            // queue, and nothing else would come back for it.
+            Err(_) => break,
         }
     }
     net.queue_accept();
@@ -39,7 +48,7 @@ pub(crate) fn accept_all(net: &Arc<NetState>) {
 /// Port of `rds_tcp_accept_one()`: a connection from the numerically smaller
 /// address is the connection; one from a larger address only tells us to
 /// connect, so it is closed and we connect instead.
-fn accept_one(net: &Arc<NetState>, sock: crate::sys::tcp::AcceptedSock) -> Result {
+fn accept_one(net: &Arc<NetState>, sock: AcceptedSock, slot: TcpSlot) -> Result {
     let (local, peer, scope_id) = sock.names()?;
     let laddr = Endpoint {
         addr: local,
@@ -102,7 +111,7 @@ fn accept_one(net: &Arc<NetState>, sock: crate::sys::tcp::AcceptedSock) -> Resul
     };
     let conn = paths.conns[index].clone();
     let cfg = net.config();
-    let tcp = sock.attach((cfg.tcp_sndbuf, cfg.tcp_rcvbuf), conn.clone())?;
+    let tcp = sock.attach(slot, (cfg.tcp_sndbuf, cfg.tcp_rcvbuf), conn.clone());
     conn.accepted(tcp);
     if paths.peer.npaths() == 0 {
         conn.send_ping();

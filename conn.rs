@@ -11,11 +11,12 @@
 //!
 //! Lock order: `rx` (a mutex held by the receive work), then `inner`.
 
+use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 
 use kernel::list::{List, ListArc, ListLinks};
 use kernel::prelude::*;
-use kernel::sync::{Arc, Mutex, SpinLock};
+use kernel::sync::{Arc, Mutex, SpinLock, UniqueArc};
 use kernel::types::ARef;
 use kernel::workqueue::{Work, WorkItem};
 
@@ -250,6 +251,10 @@ pub(crate) const MPATH_WORKERS: usize = 8;
 /// treat the peer as single-path.
 const HS_WAIT_MS: u64 = 5000;
 
+/// Tries of the last read of a connection being reset that runs out of
+/// memory, a millisecond apart.
+const LAST_READ_TRIES: u32 = 100;
+
 /// Set in the `NPATHS` extension header we send: upstream takes the minimum
 /// of the value and its 8 paths, so it reads 8; a peer that sees the bit is
 /// rds_rs, whose initiators name each path by their source port.
@@ -465,6 +470,13 @@ struct RxState {
     reasm: Reassembler,
     /// Payload of the message being reassembled.
     payload: Option<KVVec<u8>>,
+    /// Memory for the next message delivered, taken before its header is
+    /// read ([`Incoming::reserve`]).
+    slot: Option<UniqueArc<MaybeUninit<Incoming>>>,
+    /// An allocation failed: reading stopped with the rest left in TCP, to
+    /// be read again by the next receive work (`-ENOMEM` in upstream's
+    /// `rds_tcp_data_recv()`).
+    stalled: bool,
     /// Sequence state, kept across TCP connections.
     seq: RxSeq,
     /// `Peer::restarts` when `seq` was last reset for it.
@@ -560,6 +572,8 @@ impl Conn {
                     gen: 0,
                     reasm: Reassembler::new(),
                     payload: None,
+                    slot: None,
+                    stalled: false,
                     seq: RxSeq::new(),
                     restarts: 0,
                     hdr_at: 0,
@@ -908,7 +922,16 @@ impl Conn {
         let (old, was_up, mut gone) = old;
         if let Some(sock) = &old {
             // The last read: what TCP acknowledged is delivered, and it
-            // acknowledges nothing after (the peer sends that again).
+            // acknowledges nothing after (the peer sends that again). Its
+            // sender took the acknowledgement as delivery, so a read short
+            // of memory is tried again, for a while.
+            for _ in 0..LAST_READ_TRIES {
+                if self.read_locked(&mut rx, sock, gen, false) != Err(ENOMEM) {
+                    break;
+                }
+                sys::stat_inc(Stat::RecvDelayedRetry);
+                tcp::msleep(1);
+            }
             let _ = self.read_locked(&mut rx, sock, gen, true);
         }
         drop(rx);
@@ -1239,7 +1262,13 @@ impl Conn {
                 None => return,
             }
         };
-        if self.read_sock(&sock, gen, false).is_err() {
+        let res = self.read_sock(&sock, gen, false);
+        if res == Err(ENOMEM) {
+            // Out of memory with a message half read: what TCP holds stays
+            // there, and a new run reads it (upstream requeues too).
+            sys::stat_inc(Stat::RecvDelayedRetry);
+            self.queue_recv();
+        } else if res.is_err() {
             if sys::net_ratelimit() {
                 pr_info!("dropping a connection: malformed RDS stream from the peer\n");
             }
@@ -1280,7 +1309,12 @@ impl Conn {
             rx.reasm = Reassembler::new();
             rx.payload = None;
         }
-        sock.read(last, |skb, off, len| self.consume(rx, skb, off, len))
+        rx.stalled = false;
+        sock.read(last, |skb, off, len| self.consume(rx, skb, off, len))?;
+        if rx.stalled {
+            return Err(ENOMEM);
+        }
+        Ok(())
     }
 
     fn consume(
@@ -1291,14 +1325,30 @@ impl Conn {
         len: usize,
     ) -> Result<usize> {
         let mut done = 0;
-        while done < len {
+        // Stalled, tcp_read_sock() still offers the rest of the skb: none of
+        // it is taken (0 ends its loop).
+        while done < len && !rx.stalled {
             let n = match rx.reasm.need() {
                 Need::Header { off: at, len: want } => {
+                    if at == 0 && rx.slot.is_none() {
+                        let Ok(slot) = Incoming::reserve() else {
+                            rx.stalled = true;
+                            break;
+                        };
+                        rx.slot = Some(slot);
+                    }
                     let n = want.min(len - done);
                     skb.copy(off + done, &mut rx.reasm.header_buf()[at..at + n])?;
                     n
                 }
                 Need::Payload { off: at, len: want } => {
+                    if at == 0 && rx.payload.is_none() {
+                        let Ok(buf) = KVVec::from_elem(0u8, want, GFP_KERNEL) else {
+                            rx.stalled = true;
+                            break;
+                        };
+                        rx.payload = Some(buf);
+                    }
                     let n = want.min(len - done);
                     let buf = rx.payload.as_mut().ok_or(EINVAL)?;
                     skb.copy(off + done, &mut buf[at..at + n])?;
@@ -1313,9 +1363,8 @@ impl Conn {
             match progress {
                 Progress::Partial => {}
                 Progress::Header(h) if h.len == 0 => self.incoming(rx, h, KVVec::new()),
-                Progress::Header(h) => {
-                    rx.payload = Some(KVVec::from_elem(0u8, h.len as usize, GFP_KERNEL)?);
-                }
+                // The payload's memory is taken when its first byte is read.
+                Progress::Header(_) => {}
                 Progress::Complete(h) => {
                     let data = rx.payload.take().ok_or(EINVAL)?;
                     self.incoming(rx, h, data);
@@ -1392,10 +1441,16 @@ impl Conn {
             sys::stat_inc(Stat::RecvDropNoSock);
             return;
         };
-        if let Ok(inc) = Incoming::new(h, src, data) {
-            inc.set_trace(rx.hdr_at, start);
-            recv::deliver(&sk, inc);
-        }
+        let inc = match rx.slot.take() {
+            Some(slot) => Incoming::fill(slot, h, src, data),
+            // Not reached: a message's header is read only with a slot.
+            None => match Incoming::new(h, src, data) {
+                Ok(inc) => inc,
+                Err(_) => return,
+            },
+        };
+        inc.set_trace(rx.hdr_at, start);
+        recv::deliver(&sk, inc);
     }
 }
 

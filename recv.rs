@@ -3,11 +3,12 @@
 //! Receiving: the per-socket receive queue, delivery into it, and recvmsg
 //! (net/rds/recv.c).
 
+use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use kernel::list::{List, ListArc, ListLinks};
 use kernel::prelude::*;
-use kernel::sync::Arc;
+use kernel::sync::{Arc, UniqueArc};
 
 use crate::proto::addr::{self, Endpoint};
 use crate::proto::header::Header;
@@ -84,17 +85,34 @@ impl Incoming {
 
     /// A message from `src` with header `hdr` and payload `data`.
     pub(crate) fn new(hdr: Header, src: Endpoint, data: KVVec<u8>) -> Result<ListArc<Self>> {
-        ListArc::pin_init(
-            try_pin_init!(Self {
-                links <- ListLinks::new(),
-                hdr,
-                src,
-                data,
-                rx_tstamp: AtomicU64::new(0),
-                lat: [const { AtomicU64::new(0) }; 3],
-            }? Error),
-            GFP_KERNEL,
-        )
+        Ok(Self::fill(Self::reserve()?, hdr, src, data))
+    }
+
+    /// Memory for one message, taken before its bytes are consumed from TCP:
+    /// a message whose bytes were read is then always delivered.
+    pub(crate) fn reserve() -> Result<UniqueArc<MaybeUninit<Self>>> {
+        Ok(UniqueArc::new_uninit(GFP_KERNEL)?)
+    }
+
+    /// The message in memory that [`Incoming::reserve`] took.
+    pub(crate) fn fill(
+        slot: UniqueArc<MaybeUninit<Self>>,
+        hdr: Header,
+        src: Endpoint,
+        data: KVVec<u8>,
+    ) -> ListArc<Self> {
+        let init = pin_init!(Self {
+            links <- ListLinks::new(),
+            hdr,
+            src,
+            data,
+            rx_tstamp: AtomicU64::new(0),
+            lat: [const { AtomicU64::new(0) }; 3],
+        });
+        match slot.pin_init_with(init) {
+            Ok(inc) => ListArc::from(inc),
+            Err(never) => match never {},
+        }
     }
 }
 

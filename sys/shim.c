@@ -808,14 +808,22 @@ static void rdsrs_listen_data_ready(struct sock *sk)
 	read_unlock_bh(&sk->sk_callback_lock);
 }
 
-static int rdsrs_tcp_set_callbacks(struct socket *sock, void *owner, bool listener)
+void *rdsrs_tcp_cb_new(void)
+{
+	return kzalloc(sizeof(struct rdsrs_tcp_cb), GFP_KERNEL);
+}
+
+void rdsrs_tcp_cb_free(void *cb)
+{
+	kfree(cb);
+}
+
+/* Installs our callbacks on @sock, with @cb (from rdsrs_tcp_cb_new()). */
+static void rdsrs_tcp_install(struct socket *sock, void *owner, bool listener,
+			      struct rdsrs_tcp_cb *cb)
 {
 	struct sock *sk = sock->sk;
-	struct rdsrs_tcp_cb *cb;
 
-	cb = kzalloc(sizeof(*cb), GFP_KERNEL);
-	if (!cb)
-		return -ENOMEM;
 	cb->owner = owner;
 	write_lock_bh(&sk->sk_callback_lock);
 	cb->orig_data_ready = sk->sk_data_ready;
@@ -830,6 +838,15 @@ static int rdsrs_tcp_set_callbacks(struct socket *sock, void *owner, bool listen
 		sk->sk_state_change = rdsrs_tcp_state_change;
 	}
 	write_unlock_bh(&sk->sk_callback_lock);
+}
+
+static int rdsrs_tcp_set_callbacks(struct socket *sock, void *owner, bool listener)
+{
+	struct rdsrs_tcp_cb *cb = rdsrs_tcp_cb_new();
+
+	if (!cb)
+		return -ENOMEM;
+	rdsrs_tcp_install(sock, owner, listener, cb);
 	return 0;
 }
 
@@ -1036,13 +1053,11 @@ err:
 	return ret;
 }
 
-void rdsrs_tcp_attach(struct socket *sock, void *owner, int sndbuf, int rcvbuf)
+void rdsrs_tcp_attach(struct socket *sock, void *owner, void *cb, int sndbuf,
+		      int rcvbuf)
 {
 	rdsrs_tcp_tune(sock, sndbuf, rcvbuf);
-	/* Without callbacks the connection only idles: the caller sees the
-	 * state once and resets it if it is not established. */
-	if (rdsrs_tcp_set_callbacks(sock, owner, false))
-		pr_warn_ratelimited("rds_rs: out of memory for socket callbacks\n");
+	rdsrs_tcp_install(sock, owner, false, cb);
 }
 
 void rdsrs_tcp_close(struct socket *sock)

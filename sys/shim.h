@@ -336,8 +336,17 @@ int rdsrs_tcp_connect(struct net *net, const unsigned char laddr[16],
 		      const unsigned char faddr[16], unsigned int scope_id,
 		      unsigned int path, int sndbuf, int rcvbuf, void *owner,
 		      struct socket **out);
-/* Installs the callbacks on an accepted socket, and tunes it. */
-void rdsrs_tcp_attach(struct socket *sock, void *owner, int sndbuf, int rcvbuf);
+/*
+ * Memory for the callbacks of a socket about to be accepted, taken before it
+ * is: an accepted connection must not be closed for lack of it (TCP may have
+ * acknowledged data on it already). NULL when out of memory.
+ */
+void *rdsrs_tcp_cb_new(void);
+/* Frees what rdsrs_tcp_cb_new() returned, unused. */
+void rdsrs_tcp_cb_free(void *cb);
+/* Installs the callbacks on an accepted socket with @cb, and tunes it. */
+void rdsrs_tcp_attach(struct socket *sock, void *owner, void *cb, int sndbuf,
+		      int rcvbuf);
 /* Removes the callbacks, aborts the connection (RST) and releases @sock. */
 void rdsrs_tcp_close(struct socket *sock);
 /* The socket's state, as enum rdsrs_tcp_state. */

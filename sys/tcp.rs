@@ -4,6 +4,7 @@
 //! module's workqueue, and the namespace pointer they need.
 
 use core::ffi::{c_int, c_void};
+use core::mem::MaybeUninit;
 use core::ptr::NonNull;
 
 use kernel::error::to_result;
@@ -365,26 +366,63 @@ impl AcceptedSock {
         Ok(i.pport)
     }
 
-    /// Installs the callbacks for `owner` and tunes the buffers.
-    pub(crate) fn attach(self, bufs: (i32, i32), owner: Arc<Conn>) -> Result<Arc<TcpSock>> {
+    /// Installs the callbacks for `owner`, in the memory `slot` took before
+    /// the connection was accepted, and tunes the buffers.
+    pub(crate) fn attach(self, slot: TcpSlot, bufs: (i32, i32), owner: Arc<Conn>) -> Arc<TcpSock> {
         let sock = self.0;
         core::mem::forget(self);
-        let mut this = UniqueArc::new(
-            TcpSock {
-                sock,
-                owner: TcpOwner::Conn(owner),
-            },
-            GFP_KERNEL,
-        )
-        .inspect_err(|_| {
-            // SAFETY: Ownership was taken from `self` above; unused after this.
-            unsafe { ffi::rdsrs_tcp_close(sock.as_ptr()) }
-        })?;
+        let (arc, cb) = slot.into_parts();
+        let mut this = arc.write(TcpSock {
+            sock,
+            owner: TcpOwner::Conn(owner),
+        });
         let owner_ptr: *mut TcpSock = &mut *this;
         // SAFETY: `sock` is live; `owner_ptr` is the stable address of the
-        // allocation that owns it from now on.
-        unsafe { ffi::rdsrs_tcp_attach(sock.as_ptr(), owner_ptr.cast(), bufs.0, bufs.1) };
-        Ok(this.into())
+        // allocation that owns it from now on; `cb` came from
+        // `rdsrs_tcp_cb_new()` and is the socket's from now on
+        // (`rdsrs_tcp_close()` frees it).
+        unsafe {
+            ffi::rdsrs_tcp_attach(sock.as_ptr(), owner_ptr.cast(), cb.as_ptr(), bufs.0, bufs.1)
+        };
+        this.into()
+    }
+}
+
+/// Memory for the [`TcpSock`] of a connection and for its callbacks, taken
+/// before it is accepted: TCP may already have acknowledged data on it, which
+/// its sender takes as delivered, so an accepted connection must not be
+/// closed for lack of memory.
+///
+/// # Invariants
+///
+/// `cb` came from `rdsrs_tcp_cb_new()` and is owned by this object.
+pub(crate) struct TcpSlot {
+    arc: UniqueArc<MaybeUninit<TcpSock>>,
+    cb: NonNull<c_void>,
+}
+
+impl TcpSlot {
+    pub(crate) fn new() -> Result<Self> {
+        let arc = UniqueArc::new_uninit(GFP_KERNEL)?;
+        // SAFETY: No requirements.
+        let cb = NonNull::new(unsafe { ffi::rdsrs_tcp_cb_new() }).ok_or(ENOMEM)?;
+        // INVARIANT: `cb` is what `rdsrs_tcp_cb_new()` returned.
+        Ok(Self { arc, cb })
+    }
+
+    /// Both parts; the callback memory is the caller's to hand on.
+    fn into_parts(self) -> (UniqueArc<MaybeUninit<TcpSock>>, NonNull<c_void>) {
+        let this = core::mem::ManuallyDrop::new(self);
+        // SAFETY: `this` is never used or dropped again, so `arc` is moved
+        // out once.
+        (unsafe { core::ptr::read(&this.arc) }, this.cb)
+    }
+}
+
+impl Drop for TcpSlot {
+    fn drop(&mut self) {
+        // SAFETY: Owned per the type invariant, and unused.
+        unsafe { ffi::rdsrs_tcp_cb_free(self.cb.as_ptr()) };
     }
 }
 
