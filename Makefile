@@ -9,6 +9,7 @@
 #   make bench            benchmark raw TCP, the C module and ours in one VM (scripts/bench)
 #   make soak             fault and stress tests 20 times each on the debug kernel (scripts/soak)
 #   make interop-kill     ss -K across two VMs: rds_rs vs itself, the C module vs itself and vs rds_rs
+#   make fuzz-host        the protocol core's fuzz targets, 5 million cases each (host only)
 
 # The cached test kernel (scripts/build-kernel builds it on first use).
 # Evaluated on first use only, and once.
@@ -17,7 +18,7 @@ KDIR ?= $(eval KDIR := $$(shell scripts/build-kernel))$(KDIR)
 TOOLCHAIN ?= $(eval TOOLCHAIN := $$(shell scripts/toolchain))$(TOOLCHAIN)
 KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) $(TOOLCHAIN)
 
-.PHONY: all modules clean test check clippy demo bench soak interop-kill
+.PHONY: all modules clean test check clippy demo bench soak interop-kill fuzz-host
 
 all: modules
 
@@ -43,6 +44,9 @@ soak:
 
 interop-kill:
 	scripts/test --kill
+
+fuzz-host:
+	PROPTEST_CASES=5000000 cargo test --release fuzz_
 
 # rustfmt over every Rust file (the crate root reaches them all), clippy over
 # the module as the kernel builds it (warnings are errors) and over the host crate.

@@ -118,6 +118,12 @@ class Netns:
         libc.setns(self._home, CLONE_NEWNET)
         os.close(self._home)
 
+    def enter_thread(self):
+        """Moves the calling thread into the namespace for good (setns is
+        per thread): for threads, which cannot share `with ns:`."""
+        if libc.setns(self._fd, CLONE_NEWNET) != 0:
+            raise OSError(ctypes.get_errno(), "setns")
+
     def run(self, cmd):
         sh(f"ip netns exec {self.name} {cmd}")
 
