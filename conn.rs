@@ -477,6 +477,9 @@ struct RxState {
     /// be read again by the next receive work (`-ENOMEM` in upstream's
     /// `rds_tcp_data_recv()`).
     stalled: bool,
+    /// The stream of generation `gen` had a malformed frame: the rest of it
+    /// is discarded.
+    broken: bool,
     /// Sequence state, kept across TCP connections.
     seq: RxSeq,
     /// `Peer::restarts` when `seq` was last reset for it.
@@ -574,6 +577,7 @@ impl Conn {
                     payload: None,
                     slot: None,
                     stalled: false,
+                    broken: false,
                     seq: RxSeq::new(),
                     restarts: 0,
                     hdr_at: 0,
@@ -1308,9 +1312,27 @@ impl Conn {
             rx.gen = gen;
             rx.reasm = Reassembler::new();
             rx.payload = None;
+            rx.broken = false;
         }
         rx.stalled = false;
-        sock.read(last, |skb, off, len| self.consume(rx, skb, off, len))?;
+        let mut err = None;
+        sock.read(last, |skb, off, len| {
+            if rx.broken {
+                // Past a malformed frame: nothing more of this connection is
+                // delivered, whatever reads it (the reset's last read too).
+                return Ok(len);
+            }
+            // What was delivered before the error is consumed with it: read
+            // again, it would be delivered twice.
+            self.consume(rx, skb, off, len).or_else(|e| {
+                rx.broken = true;
+                err = Some(e);
+                Ok(len)
+            })
+        })?;
+        if let Some(e) = err {
+            return Err(e);
+        }
         if rx.stalled {
             return Err(ENOMEM);
         }
