@@ -25,6 +25,7 @@ import os
 import select
 import socket
 import struct
+import subprocess
 import sys
 import time
 
@@ -52,6 +53,10 @@ s = socket.socket(socket.AF_RDS, socket.SOCK_SEQPACKET)
 s.bind((self_addr, PORT))
 s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+if os.environ.get("RDS_LINK_DOWN"):
+    # Bound: what a sends once the link is up has a socket to go to (it
+    # would be dropped for want of one, as upstream does, before).
+    subprocess.run(["ip", "link", "set", os.environ["RDS_LINK"], "up"], check=True)
 
 if role == "a":
     sent, full, bad, report = 0, 0, {}, None
