@@ -231,7 +231,12 @@ def exchange_once(a, b, n=50):
     try:
         tx.bind(("192.0.2.1", 4500))
         rx.bind(("192.0.2.2", 4500))
+        # Room for all of them: all are sent before any is read, and a
+        # receiver past half its buffer marks its port congested, which
+        # blocks the sender (RDS congestion, working as it should).
+        rx.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
         rx.settimeout(30)
+        tx.settimeout(30)
         msgs = [os.urandom(1 + 97 * k) for k in range(n)]
         for m in msgs:
             tx.sendto(m, ("192.0.2.2", 4500))
