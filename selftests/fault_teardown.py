@@ -38,7 +38,7 @@ import sys
 import threading
 import time
 
-from rds_helpers import Netns, Tap, multipath, sh
+from rds_helpers import Tap, multipath, veth_namespaces
 
 impl = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("RDS_IMPL", "rust")
 tap = Tap()
@@ -106,17 +106,6 @@ def unload_within(seconds=30):
         if rc == 0 or time.monotonic() > deadline:
             return rc == 0, tries, err
         time.sleep(0.1)
-
-
-def pair(name_a, name_b, addr_a, addr_b):
-    """Two namespaces joined by veth (addresses /24), loopback up."""
-    a, b = Netns(name_a), Netns(name_b)
-    sh(f"ip link add v-{name_a} netns {name_a} type veth peer name v-{name_b} netns {name_b}")
-    for ns, dev, addr in ((a, f"v-{name_a}", addr_a), (b, f"v-{name_b}", addr_b)):
-        ns.run("ip link set lo up")
-        ns.run(f"ip link set {dev} up")
-        ns.run(f"ip addr add {addr}/24 dev {dev}")
-    return a, b
 
 
 def rds(ns, addr, port, rcvbuf=None):
@@ -197,7 +186,7 @@ class Flow:
 
 # 1. rmmod while traffic flows.
 load()
-a, b = pair("tdA", "tdB", "192.0.2.1", "192.0.2.2")
+a, b = veth_namespaces("tdA", "tdB")
 socks = []
 try:
     tx, rx = rds(a, "192.0.2.1", 4000), rds(b, "192.0.2.2", 4000)
@@ -264,7 +253,7 @@ def queued_scenario(k, close_first):
     then the namespaces are deleted and the sockets closed, in either order.
     Returns a description of what was queued."""
     na, nb = f"q{k}A", f"q{k}B"
-    a, b = pair(na, nb, "192.0.2.1", "192.0.2.2")
+    a, b = veth_namespaces(na, nb)
     tx, rx = rds(a, "192.0.2.1", 4000), rds(b, "192.0.2.2", 4000, rcvbuf=1 << 16)
     lazy = rds(b, "192.0.2.2", 4001, rcvbuf=1 << 16)
     nobody = rds(a, "192.0.2.1", 4002)
@@ -280,7 +269,7 @@ def queued_scenario(k, close_first):
         except OSError:
             break
     time.sleep(0.5)
-    b.run(f"ip link set v-{nb} down")
+    b.run("ip link set veth-b down")
     queued = 0
     for i in range(1, 200):
         try:
@@ -315,11 +304,11 @@ for k, close_first in enumerate((False, True)):
 
 # A stream running while its namespaces go: the veth deleted under it.
 def deleted_under_stream():
-    a, b = pair("sA", "sB", "192.0.2.1", "192.0.2.2")
+    a, b = veth_namespaces("sA", "sB")
     tx, rx = rds(a, "192.0.2.1", 4000), rds(b, "192.0.2.2", 4000)
     f = Flow(tx, rx, ("192.0.2.2", 4000))
     time.sleep(1)
-    a.run("ip link del v-sA")
+    a.run("ip link del veth-a")
     a.delete()
     b.delete()
     time.sleep(0.5)
@@ -332,7 +321,7 @@ def deleted_under_stream():
 sent, got = deleted_under_stream()
 tap.check(got > 0 and wait_refcnt_zero(), "link and namespaces deleted under a stream: no reference left",
           f"sent {sent}, received {got}, refcnt {refcnt()}")
-a, b = pair("tdA", "tdB", "192.0.2.1", "192.0.2.2")
+a, b = veth_namespaces("tdA", "tdB")
 got = exchange(a, b, 4000)
 tap.check(got == 20, "after the namespace deletions, an exchange in new namespaces works", f"{got}/20")
 

@@ -353,12 +353,12 @@ def info_count(sock, opt, each):
     return ln.value // each
 
 
-def veth_namespaces():
-    """Namespaces "rdsA" (veth-a 192.0.2.1/24) and "rdsB" (veth-b
+def veth_namespaces(name_a="rdsA", name_b="rdsB"):
+    """Namespaces `name_a` (veth-a 192.0.2.1/24) and `name_b` (veth-b
     192.0.2.2/24) joined by a veth pair, loopback up in both; the caller
     deletes them (Netns.delete), also when this fails half way."""
-    a, b = Netns("rdsA"), Netns("rdsB")
-    sh("ip link add veth-a netns rdsA type veth peer name veth-b netns rdsB")
+    a, b = Netns(name_a), Netns(name_b)
+    sh(f"ip link add veth-a netns {name_a} type veth peer name veth-b netns {name_b}")
     for ns, dev, v4 in [(a, "veth-a", "192.0.2.1"), (b, "veth-b", "192.0.2.2")]:
         ns.run("ip link set lo up")
         ns.run(f"ip link set {dev} up")
