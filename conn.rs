@@ -16,7 +16,7 @@ use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize
 
 use kernel::list::{List, ListArc, ListLinks};
 use kernel::prelude::*;
-use kernel::sync::{Arc, Mutex, SpinLock, UniqueArc};
+use kernel::sync::{Arc, SpinLock, UniqueArc};
 use kernel::types::ARef;
 use kernel::workqueue::{Work, WorkItem};
 
@@ -31,7 +31,8 @@ use crate::proto::reasm::{Need, Progress, Reassembler};
 use crate::proto::seq::{tcp_acked, RxSeq};
 use crate::proto::stats::Stat;
 use crate::recv::{self, Incoming};
-use crate::sys::tcp::{self, Skb, TcpInfo, TcpSock, TcpState};
+use crate::sys::sync::{new_spinlock_bh, SpinLockBh, TryLock};
+use crate::sys::tcp::{self, DataReady, Skb, TcpInfo, TcpSock, TcpState};
 use crate::sys::{self, Sock};
 use crate::zcopy::ZInfo;
 
@@ -53,7 +54,7 @@ pub(crate) struct OutMsg {
     /// given back (a socket that closes lets go of the one message it cannot
     /// take back, as `rds_send_drop_to()` clears `m_rs`).
     #[pin]
-    sender: SpinLock<Option<ARef<Sock>>>,
+    sender: SpinLockBh<Option<ARef<Sock>>>,
     /// `RETRANSMITTED` (sent before on an earlier TCP connection) and
     /// `WRITTEN` bits.
     state: AtomicU8,
@@ -70,7 +71,7 @@ pub(crate) struct OutMsg {
     /// message is acknowledged or dropped.
     zcookie: u32,
     #[pin]
-    znode: SpinLock<Option<ListArc<ZInfo>>>,
+    znode: SpinLockBh<Option<ListArc<ZInfo>>>,
 }
 
 kernel::list::impl_has_list_links! {
@@ -175,14 +176,14 @@ impl OutMsg {
                 dport: b.dport,
                 exthdr: b.exthdr,
                 data: b.data,
-                sender <- kernel::new_spinlock!(sender, "OutMsg::sender"),
+                sender <- new_spinlock_bh!(sender, "OutMsg::sender"),
                 state: AtomicU8::new(0),
                 sent: AtomicUsize::new(0),
                 last: AtomicU32::new(0),
                 cong: b.cong,
                 queued_at: sys::local_clock(),
                 zcookie,
-                znode <- kernel::new_spinlock!(znode, "OutMsg::znode"),
+                znode <- new_spinlock_bh!(znode, "OutMsg::znode"),
             }? Error),
             GFP_KERNEL,
         )
@@ -221,12 +222,23 @@ impl OutMsg {
     }
 
     /// What giving the message back means for `sk`, which it no longer holds.
+    ///
+    /// Its sender is woken only when there is news for it: a zero-copy
+    /// completion, or room in its send buffer after a sender or poll()
+    /// found none (`RdsSock::snd_wanted`). Upstream wakes it for every
+    /// message; a request's acknowledgement then wakes its sender while it
+    /// waits for the answer. A waiter whose limit changed with `SO_SNDBUF`
+    /// is woken by the socket's write-space callback, which setsockopt()
+    /// calls.
     fn settle(&self, sk: &Sock) {
-        sk.rds().snd_done(self.data.len());
+        let mut news = sk.rds().snd_done(self.data.len(), sk.sndbuf() / 2);
         if let Some(node) = self.znode.lock().take() {
             sk.rds().zcopy.lock().complete(self.zcookie, node);
+            news = true;
         }
-        sk.wake();
+        if news {
+            sk.wake();
+        }
     }
 
     fn sender_is(&self, sk: &Sock) -> bool {
@@ -486,7 +498,44 @@ struct RxState {
     restarts: u32,
     /// `local_clock()` when the current message's header was complete.
     hdr_at: u64,
+    /// What the data-ready callback read but left to the receive work,
+    /// which handles it before reading on.
+    pending: Option<Pending>,
 }
+
+/// A message that needs task context, read by the data-ready callback.
+enum Pending {
+    /// A whole frame other than data for a socket: a congestion map, a
+    /// ping, a pong or a handshake probe.
+    Frame(Header, KVVec<u8>),
+    /// Data for a socket, whose delivery changes the socket's congestion
+    /// map bit.
+    Deliver(ARef<Sock>, ListArc<Incoming>),
+}
+
+/// Where a read of the connection runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ctx {
+    /// The receive work or a reset: a task, which may sleep.
+    Task,
+    /// The data-ready callback: softirq, or a task's `release_sock()`.
+    /// Nothing sleeps, and what needs a task is left in `RxState::pending`.
+    Ready,
+}
+
+impl Ctx {
+    /// How this context allocates.
+    fn gfp(self) -> kernel::alloc::Flags {
+        match self {
+            Ctx::Task => GFP_KERNEL,
+            Ctx::Ready => GFP_ATOMIC | __GFP_NOWARN,
+        }
+    }
+}
+
+/// The largest payload the data-ready callback allocates (atomically);
+/// the receive work takes larger ones.
+const READY_PAYLOAD_MAX: usize = 64 * 1024;
 
 /// A connection to one peer address (upstream's `struct rds_connection` with a
 /// single `struct rds_conn_path`).
@@ -497,10 +546,21 @@ pub(crate) struct Conn {
     pub(crate) laddr: Endpoint,
     /// The peer's address.
     pub(crate) faddr: Addr,
+    /// Softirq-safe: the write-space callback drops acknowledged messages.
     #[pin]
-    inner: SpinLock<ConnInner>,
+    inner: SpinLockBh<ConnInner>,
+    /// The receive state: the receive work waits for it, the data-ready
+    /// callback only tries.
     #[pin]
-    rx: Mutex<RxState>,
+    rx: TryLock<RxState>,
+    /// The generation of `ConnInner::sock`, 0 when there is none: what the
+    /// data-ready callback checks a connection against without taking
+    /// `inner`.
+    cur_gen: AtomicU64,
+    /// A context is in [`Self::xmit_batch`] (upstream's `RDS_IN_XMIT`).
+    in_xmit: AtomicBool,
+    /// Another context asked for a write while one was under way.
+    xmit_again: AtomicBool,
     /// This path's index among the peer's paths.
     pub(crate) index: u8,
     /// What the paths to the peer share.
@@ -524,7 +584,7 @@ kernel::impl_has_work! {
 impl WorkItem<0> for Conn {
     type Pointer = Arc<Conn>;
     fn run(this: Arc<Conn>) {
-        this.xmit();
+        this.xmit(Writer::Work);
     }
 }
 
@@ -556,7 +616,7 @@ impl Conn {
                 net,
                 laddr,
                 faddr,
-                inner <- kernel::new_spinlock!(ConnInner {
+                inner <- new_spinlock_bh!(ConnInner {
                     dead: false,
                     sock: None,
                     gen: 0,
@@ -568,10 +628,13 @@ impl Conn {
                     backoff_ms: 0,
                     map_queued: false,
                 }, "Conn::inner"),
+                in_xmit: AtomicBool::new(false),
+                xmit_again: AtomicBool::new(false),
                 index,
                 peer,
                 stats: PathStats::new(sys::local_clock()),
-                rx <- kernel::new_mutex!(RxState {
+                cur_gen: AtomicU64::new(0),
+                rx <- TryLock::new(RxState {
                     gen: 0,
                     reasm: Reassembler::new(),
                     payload: None,
@@ -581,7 +644,8 @@ impl Conn {
                     seq: RxSeq::new(),
                     restarts: 0,
                     hdr_at: 0,
-                }, "Conn::rx"),
+                    pending: None,
+                }),
                 send_work <- kernel::new_work!("Conn::send_work"),
                 recv_work <- kernel::new_work!("Conn::recv_work"),
                 conn_work <- kernel::new_work!("Conn::conn_work"),
@@ -715,27 +779,55 @@ impl Conn {
     }
 
     /// Queues `m` for transmission and makes sure it goes out: port of
-    /// `rds_send_queue_rm()` and `rds_conn_path_connect_if_down()`.
+    /// `rds_send_queue_rm()` and `rds_conn_path_connect_if_down()`. The send
+    /// work writes it.
     pub(crate) fn enqueue(self: &Arc<Self>, m: ListArc<OutMsg>) -> Result {
-        let up = {
+        if self.queue_msg(m)? != Queued::Down {
+            self.queue_send();
+        }
+        Ok(())
+    }
+
+    /// Queues `m` as [`Self::enqueue`] does; if the connection is idle,
+    /// writes it from the caller's context, as `rds_sendmsg()` calls
+    /// `rds_send_xmit()`: the message then leaves without waiting for a
+    /// worker. Idle means nothing queued before it and nothing that TCP
+    /// has not had acknowledged: a request after its response. Otherwise
+    /// the send work writes it with the others, corked (fewer, fuller
+    /// segments). For task context only.
+    pub(crate) fn enqueue_xmit(self: &Arc<Self>, m: ListArc<OutMsg>) -> Result {
+        match self.queue_msg(m)? {
+            Queued::Idle => self.xmit(Writer::Sender),
+            Queued::Busy => self.queue_send(),
+            Queued::Down => {}
+        }
+        Ok(())
+    }
+
+    /// Puts `m` on the send queue; connects if down.
+    fn queue_msg(self: &Arc<Self>, m: ListArc<OutMsg>) -> Result<Queued> {
+        let state = {
             let mut inner = self.inner.lock();
             if inner.dead {
                 return Err(sys::errno::enetunreach());
             }
             m.seq.store(inner.next_tx_seq, Ordering::Relaxed);
             inner.next_tx_seq += 1;
-            if inner.send_queue.is_empty() && inner.retrans.is_empty() {
+            let empty = inner.send_queue.is_empty();
+            if empty && inner.retrans.is_empty() {
                 self.stats.started_waiting(sys::local_clock());
             }
             inner.send_queue.push_back(m);
-            inner.up
+            match &inner.sock {
+                _ if !inner.up => Queued::Down,
+                Some(s) if empty && s.write_seq() == s.snd_una() => Queued::Idle,
+                _ => Queued::Busy,
+            }
         };
-        if up {
-            self.queue_send();
-        } else {
+        if state == Queued::Down {
             self.queue_conn();
         }
-        Ok(())
+        Ok(state)
     }
 
     /// Connects if down, or acts on the state of the current connection.
@@ -831,8 +923,8 @@ impl Conn {
         let mut inner = self.inner.lock();
         match sock {
             Ok(sock) if !inner.dead && inner.sock.is_none() => {
-                inner.sock = Some(sock);
                 inner.gen += 1;
+                self.install(&mut inner, sock);
                 inner.up = false;
                 inner.outgoing = true;
             }
@@ -861,8 +953,9 @@ impl Conn {
             if inner.dead {
                 return;
             }
-            let old = inner.sock.replace(sock);
+            let old = inner.sock.take();
             inner.gen += 1;
+            self.install(&mut inner, sock);
             inner.up = false;
             inner.outgoing = false;
             if let Some(old) = old {
@@ -880,7 +973,7 @@ impl Conn {
     /// (`rds_send_path_reset()`). Returns the old socket, whether RDS was up
     /// on it, and the messages that go (map updates, and those of closed
     /// sockets), all to be dropped unlocked.
-    fn unsend(inner: &mut ConnInner) -> (Option<Arc<TcpSock>>, bool, List<OutMsg>) {
+    fn unsend(&self, inner: &mut ConnInner) -> (Option<Arc<TcpSock>>, bool, List<OutMsg>) {
         let mut requeue = List::new();
         let mut gone = List::new();
         while let Some(m) = inner.retrans.pop_front() {
@@ -903,7 +996,15 @@ impl Conn {
         }
         let was_up = core::mem::replace(&mut inner.up, false);
         inner.gen += 1;
+        self.cur_gen.store(0, Ordering::Release);
         (inner.sock.take(), was_up, gone)
+    }
+
+    /// Makes `sock` the connection, as generation `inner.gen`.
+    fn install(&self, inner: &mut ConnInner, sock: Arc<TcpSock>) {
+        sock.set_gen(inner.gen);
+        self.cur_gen.store(inner.gen, Ordering::Release);
+        inner.sock = Some(sock);
     }
 
     /// Resets the connection of generation `gen`, if it is still current.
@@ -921,7 +1022,7 @@ impl Conn {
                 return;
             }
             sys::stat_inc(Stat::ConnReset);
-            Self::unsend(&mut inner)
+            self.unsend(&mut inner)
         };
         let (old, was_up, mut gone) = old;
         if let Some(sock) = &old {
@@ -1096,6 +1197,7 @@ impl Conn {
         let (old, mut dropped) = {
             let mut inner = self.inner.lock();
             inner.dead = true;
+            self.cur_gen.store(0, Ordering::Release);
             let mut dropped = List::new();
             while let Some(m) = inner.retrans.pop_front() {
                 dropped.push_back(m);
@@ -1136,23 +1238,59 @@ impl Conn {
         }
     }
 
-    /// Writes queued messages to TCP until it has no room (port of
-    /// `rds_send_xmit()` and `rds_tcp_xmit()`).
-    fn xmit(self: Arc<Self>) {
-        let batch = 1024;
+    /// Writes queued messages to TCP, in whichever context asks first: the
+    /// send work, or sendmsg in the sender's own context (port of
+    /// `rds_send_xmit()`, whose `RDS_IN_XMIT` bit and `cp_send_gen` these
+    /// flags play). One context writes at a time; another one that asks
+    /// meanwhile leaves a request, and the writer runs again before it stops,
+    /// so that no message or write-space event is missed.
+    fn xmit(self: &Arc<Self>, writer: Writer) {
+        for _ in 0..XMIT_ROUNDS {
+            if self.in_xmit.swap(true, Ordering::SeqCst) {
+                sys::stat_inc(Stat::SendLockContention);
+                self.xmit_again.store(true, Ordering::SeqCst);
+                // The writer checks the request after letting go: if it has
+                // let go already, it may have missed it.
+                if self.in_xmit.load(Ordering::SeqCst) {
+                    return;
+                }
+                continue;
+            }
+            self.xmit_again.store(false, Ordering::SeqCst);
+            let end = self.xmit_batch(writer);
+            self.in_xmit.store(false, Ordering::SeqCst);
+            if end == XmitEnd::Limit {
+                break;
+            }
+            if !self.xmit_again.load(Ordering::SeqCst) {
+                return;
+            }
+            sys::stat_inc(Stat::SendLockQueueRaced);
+        }
+        // More to write: the send work goes on, yielding this context.
+        sys::stat_inc(Stat::SendDelayedRetry);
+        self.queue_send();
+    }
+
+    /// Writes up to `writer.batch()` queued messages to TCP (port of the
+    /// loop of `rds_send_xmit()` with `rds_tcp_xmit()`). Only [`Self::xmit`]
+    /// calls it, with the `in_xmit` flag held.
+    fn xmit_batch(self: &Arc<Self>, writer: Writer) -> XmitEnd {
+        let batch = writer.batch();
         // Uncorked on every way out.
         let mut cork = Cork(None);
         for _ in 0..batch {
-            let (sock, gen, head) = {
+            let (sock, gen, head, more) = {
                 let mut inner = self.inner.lock();
                 if inner.dead || !inner.up {
-                    return;
+                    return XmitEnd::Stop;
                 }
                 let Some(sock) = inner.sock.clone() else {
-                    return;
+                    return XmitEnd::Stop;
                 };
-                let head: Option<Arc<OutMsg>> =
-                    inner.send_queue.cursor_front().map(|c| c.current().into());
+                let front = inner.send_queue.cursor_front();
+                let head: Option<Arc<OutMsg>> = front.as_ref().map(|c| c.current().into());
+                let more = front.and_then(|c| c.next()).is_some();
                 // A map update goes between messages (`rds_send_xmit()`).
                 let between = head
                     .as_ref()
@@ -1188,18 +1326,21 @@ impl Conn {
                         // (a write-space callback, a send, a map change).
                         Err(_) => {
                             self.inner.lock().map_queued = true;
-                            return;
+                            return XmitEnd::Stop;
                         }
                     }
                     continue;
                 }
-                (sock, inner.gen, head)
+                (sock, inner.gen, head, more)
             };
             self.drop_acked(&sock, gen);
             let Some(m) = head else {
-                return;
+                return XmitEnd::Empty;
             };
-            cork.on(&sock);
+            // A lone message goes out at once; a batch shares segments.
+            if more {
+                cork.on(&sock);
+            }
             let hdr = m.header();
             let sent = m.sent.load(Ordering::Relaxed);
             let (h, d) = if sent < HEADER_LEN {
@@ -1239,18 +1380,24 @@ impl Conn {
                     }
                 }
                 Err(e) if e == EAGAIN => {
+                    // The write-space callback asks again.
                     sys::stat_inc(Stat::TcpSndbufFull);
-                    return;
+                    return XmitEnd::Stop;
+                }
+                // A sender leaves the reset, which may wait, to the send
+                // work, which meets the error again (or not, if it passed).
+                Err(_) if writer == Writer::Sender => {
+                    self.queue_send();
+                    return XmitEnd::Stop;
                 }
                 Err(_) => {
                     self.reset(gen);
                     self.queue_conn();
-                    return;
+                    return XmitEnd::Stop;
                 }
             }
         }
-        // Yield the worker; continue in a new run.
-        self.queue_send();
+        XmitEnd::Limit
     }
 
     /// Reads and delivers what the current TCP connection has (port of
@@ -1283,6 +1430,42 @@ impl Conn {
         }
     }
 
+    /// TCP's data-ready callback for the current connection: reads at once,
+    /// as upstream's `rds_tcp_data_ready()` does, so that a message reaches
+    /// its socket without waiting for a worker. Left to the receive work:
+    /// the start of a new connection's stream, whatever arrives while
+    /// another context reads, and what needs a task (`Ctx::Ready`).
+    pub(crate) fn data_ready(self: &Arc<Self>, ready: &DataReady<'_>) {
+        let gen = ready.sock().gen();
+        let done = gen == self.cur_gen.load(Ordering::Acquire)
+            && self.rx.try_lock().is_some_and(|mut rx| {
+                rx.gen == gen
+                    && rx.pending.is_none()
+                    && self
+                        .read_stream(&mut rx, Ctx::Ready, |actor| ready.read(actor))
+                        .is_ok()
+            });
+        if !done {
+            self.queue_recv();
+        }
+    }
+
+    /// TCP's write-space callback, called as acknowledgements arrive
+    /// (softirq): drops the messages now acknowledged, as upstream's
+    /// `rds_tcp_write_space()` does, and has the send work write what
+    /// waits for room. A worker runs only when there is something to write.
+    pub(crate) fn write_space(self: &Arc<Self>, sock: &TcpSock) {
+        let gen = sock.gen();
+        self.drop_acked(sock, gen);
+        let more = {
+            let inner = self.inner.lock();
+            inner.gen == gen && inner.up && (!inner.send_queue.is_empty() || inner.map_queued)
+        };
+        if more {
+            self.queue_send();
+        }
+    }
+
     /// Reads and delivers what `sock`, of generation `gen`, has; with
     /// `last`, then resets the connection ([`TcpSock::read`]).
     fn read_sock(self: &Arc<Self>, sock: &TcpSock, gen: u64, last: bool) -> Result {
@@ -1307,6 +1490,13 @@ impl Conn {
                 Ok(())
             };
         }
+        // What the data-ready callback left: it came from TCP before
+        // anything still there.
+        match rx.pending.take() {
+            Some(Pending::Frame(h, data)) => self.incoming(rx, h, data, Ctx::Task),
+            Some(Pending::Deliver(sk, inc)) => recv::deliver(&sk, inc),
+            None => {}
+        }
         if rx.gen != gen {
             // A new TCP connection starts a new stream.
             rx.gen = gen;
@@ -1314,9 +1504,20 @@ impl Conn {
             rx.payload = None;
             rx.broken = false;
         }
+        self.read_stream(rx, Ctx::Task, |actor| sock.read(last, actor))
+    }
+
+    /// Reads the stream of `rx.gen` through `read` (a `tcp_read_sock()`
+    /// that calls its actor with each piece of data).
+    fn read_stream(
+        self: &Arc<Self>,
+        rx: &mut RxState,
+        ctx: Ctx,
+        read: impl FnOnce(&mut dyn FnMut(&Skb, usize, usize) -> Result<usize>) -> Result,
+    ) -> Result {
         rx.stalled = false;
         let mut err = None;
-        sock.read(last, |skb, off, len| {
+        read(&mut |skb, off, len| {
             if rx.broken {
                 // Past a malformed frame: nothing more of this connection is
                 // delivered, whatever reads it (the reset's last read too).
@@ -1324,7 +1525,7 @@ impl Conn {
             }
             // What was delivered before the error is consumed with it: read
             // again, it would be delivered twice.
-            self.consume(rx, skb, off, len).or_else(|e| {
+            self.consume(rx, skb, off, len, ctx).or_else(|e| {
                 rx.broken = true;
                 err = Some(e);
                 Ok(len)
@@ -1332,6 +1533,11 @@ impl Conn {
         })?;
         if let Some(e) = err {
             return Err(e);
+        }
+        if rx.broken {
+            // Found malformed by an earlier read (the data-ready callback's,
+            // which leaves the reset to the receive work).
+            return Err(EINVAL);
         }
         if rx.stalled {
             return Err(ENOMEM);
@@ -1345,15 +1551,17 @@ impl Conn {
         skb: &Skb,
         off: usize,
         len: usize,
+        ctx: Ctx,
     ) -> Result<usize> {
+        let flags = ctx.gfp();
         let mut done = 0;
         // Stalled, tcp_read_sock() still offers the rest of the skb: none of
-        // it is taken (0 ends its loop).
+        // it is taken (0 ends its loop). So after a message left pending.
         while done < len && !rx.stalled {
             let n = match rx.reasm.need() {
                 Need::Header { off: at, len: want } => {
                     if at == 0 && rx.slot.is_none() {
-                        let Ok(slot) = Incoming::reserve() else {
+                        let Ok(slot) = Incoming::reserve(flags) else {
                             rx.stalled = true;
                             break;
                         };
@@ -1365,7 +1573,11 @@ impl Conn {
                 }
                 Need::Payload { off: at, len: want } => {
                     if at == 0 && rx.payload.is_none() {
-                        let Ok(buf) = KVVec::from_elem(0u8, want, GFP_KERNEL) else {
+                        if ctx == Ctx::Ready && want > READY_PAYLOAD_MAX {
+                            rx.stalled = true;
+                            break;
+                        }
+                        let Ok(buf) = KVVec::with_capacity(want, flags) else {
                             rx.stalled = true;
                             break;
                         };
@@ -1373,7 +1585,11 @@ impl Conn {
                     }
                     let n = want.min(len - done);
                     let buf = rx.payload.as_mut().ok_or(EINVAL)?;
-                    skb.copy(off + done, &mut buf[at..at + n])?;
+                    // Filled in order: `at` bytes so far.
+                    if buf.len() != at {
+                        return Err(EINVAL);
+                    }
+                    skb.append(off + done, n, buf)?;
                     n
                 }
             };
@@ -1384,20 +1600,29 @@ impl Conn {
             }
             match progress {
                 Progress::Partial => {}
-                Progress::Header(h) if h.len == 0 => self.incoming(rx, h, KVVec::new()),
+                Progress::Header(h) if h.len == 0 => self.incoming(rx, h, KVVec::new(), ctx),
                 // The payload's memory is taken when its first byte is read.
                 Progress::Header(_) => {}
                 Progress::Complete(h) => {
                     let data = rx.payload.take().ok_or(EINVAL)?;
-                    self.incoming(rx, h, data);
+                    self.incoming(rx, h, data, ctx);
                 }
             }
         }
         Ok(done)
     }
 
-    /// A complete message from the peer (`rds_recv_incoming()`).
-    fn incoming(self: &Arc<Self>, rx: &mut RxState, h: Header, data: KVVec<u8>) {
+    /// A complete message from the peer (`rds_recv_incoming()`). From the
+    /// data-ready callback, what needs a task is left pending and reading
+    /// stops.
+    fn incoming(self: &Arc<Self>, rx: &mut RxState, h: Header, data: KVVec<u8>, ctx: Ctx) {
+        if ctx == Ctx::Ready
+            && (h.flags.contains(Flags::CONG_BITMAP) || h.dport == 0 || h.dport == PROBE_PORT)
+        {
+            rx.pending = Some(Pending::Frame(h, data));
+            rx.stalled = true;
+            return;
+        }
         let start = sys::local_clock();
         if h.flags == Flags::CONG_BITMAP {
             // The peer's congestion map, outside the sequence
@@ -1466,15 +1691,66 @@ impl Conn {
         let inc = match rx.slot.take() {
             Some(slot) => Incoming::fill(slot, h, src, data),
             // Not reached: a message's header is read only with a slot.
-            None => match Incoming::new(h, src, data) {
-                Ok(inc) => inc,
+            None => match Incoming::reserve(ctx.gfp()) {
+                Ok(slot) => Incoming::fill(slot, h, src, data),
                 Err(_) => return,
             },
         };
         inc.set_trace(rx.hdr_at, start);
-        recv::deliver(&sk, inc);
+        if ctx == Ctx::Task {
+            recv::deliver(&sk, inc);
+        } else if let Err(inc) = recv::deliver_ready(&sk, inc) {
+            rx.pending = Some(Pending::Deliver(sk, inc));
+            rx.stalled = true;
+        }
     }
 }
+
+/// The connection a message was queued on ([`Conn::queue_msg`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Queued {
+    /// Not up: it is being connected.
+    Down,
+    /// Up, with nothing queued before the message and nothing in flight.
+    Idle,
+    /// Up, with more to write or to be acknowledged.
+    Busy,
+}
+
+/// How a run of [`Conn::xmit_batch`] ended.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum XmitEnd {
+    /// The send queue is empty.
+    Empty,
+    /// `batch` messages went out; there may be more.
+    Limit,
+    /// Nothing can go now (no room in TCP, connection not up, no memory);
+    /// an event (write space, connection up, a send) starts a new run.
+    Stop,
+}
+
+/// The context that runs [`Conn::xmit`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Writer {
+    /// The send work.
+    Work,
+    /// sendmsg, in the sender's context, for an idle connection.
+    Sender,
+}
+
+impl Writer {
+    /// Messages written before the send work takes over (a new run of it,
+    /// or it from the sender): upstream's `send_batch_count` is 64.
+    fn batch(self) -> usize {
+        match self {
+            Writer::Work => 1024,
+            Writer::Sender => 64,
+        }
+    }
+}
+/// Runs of [`Conn::xmit`] for requests made meanwhile before the send work
+/// takes over.
+const XMIT_ROUNDS: usize = 2;
 
 /// The connection the send work is writing to, corked for the batch as
 /// upstream's `rds_tcp_xmit_path_prepare()` and `_complete()` do: small
@@ -1512,7 +1788,7 @@ pub(crate) fn send(
     zcookie: Option<(u32, ListArc<ZInfo>)>,
 ) -> Result {
     let m = OutMsg::new(src.port, dest.port, data, Some(sk.into()), zcookie)?;
-    conn.enqueue(m)
+    conn.enqueue_xmit(m)
 }
 
 /// The namespace's paths from `src`'s address to `dest`'s, created (down)

@@ -15,7 +15,7 @@ use core::sync::atomic::AtomicU32;
 
 use kernel::prelude::*;
 use kernel::rbtree::RBTreeNodeReservation;
-use kernel::sync::{Arc, SpinLock};
+use kernel::sync::Arc;
 use kernel::types::ARef;
 
 mod accept;
@@ -38,6 +38,7 @@ use bind::BindTable;
 use netns::NetState;
 use proto::addr::Endpoint;
 use socket::{RdsSock, Transport};
+use sys::sync::{new_spinlock_bh, SpinLockBh};
 use sys::tcp::NetRef;
 use sys::{RdsRef, Sock};
 
@@ -57,7 +58,8 @@ pub(crate) struct Rds {
     /// Bound sockets by (address, port, scope id), across all namespaces, as
     /// upstream's `bind_hash_table`: a port bound in one namespace is in use in all.
     #[pin]
-    binds: SpinLock<BindTable>,
+    /// A softirq's lock too: TCP's data-ready callback looks sockets up.
+    binds: SpinLockBh<BindTable>,
     /// Bumped on every congestion map update (`rds_cong_generation`):
     /// `RDS_CONG_MONITOR` sockets poll for it.
     pub(crate) cong_gen: AtomicU32,
@@ -66,7 +68,7 @@ pub(crate) struct Rds {
 impl Rds {
     fn new() -> impl PinInit<Self> {
         pin_init!(Self {
-            binds <- kernel::new_spinlock!(BindTable::new(), "rds_rs::binds"),
+            binds <- new_spinlock_bh!(BindTable::new(), "rds_rs::binds"),
             cong_gen: AtomicU32::new(0),
         })
     }

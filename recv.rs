@@ -6,6 +6,7 @@
 use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicU64, Ordering};
 
+use kernel::alloc::Flags;
 use kernel::list::{List, ListArc, ListLinks};
 use kernel::prelude::*;
 use kernel::sync::{Arc, UniqueArc};
@@ -85,13 +86,13 @@ impl Incoming {
 
     /// A message from `src` with header `hdr` and payload `data`.
     pub(crate) fn new(hdr: Header, src: Endpoint, data: KVVec<u8>) -> Result<ListArc<Self>> {
-        Ok(Self::fill(Self::reserve()?, hdr, src, data))
+        Ok(Self::fill(Self::reserve(GFP_KERNEL)?, hdr, src, data))
     }
 
     /// Memory for one message, taken before its bytes are consumed from TCP:
     /// a message whose bytes were read is then always delivered.
-    pub(crate) fn reserve() -> Result<UniqueArc<MaybeUninit<Self>>> {
-        Ok(UniqueArc::new_uninit(GFP_KERNEL)?)
+    pub(crate) fn reserve(flags: Flags) -> Result<UniqueArc<MaybeUninit<Self>>> {
+        Ok(UniqueArc::new_uninit(flags)?)
     }
 
     /// The message in memory that [`Incoming::reserve`] took.
@@ -201,6 +202,21 @@ impl RecvQueue {
         self.update_map_bit(limit)
     }
 
+    /// [`Self::push`] unless it would change the map bit: then `inc` comes
+    /// back.
+    fn push_same_map(
+        &mut self,
+        inc: ListArc<Incoming>,
+        limit: usize,
+    ) -> Result<(), ListArc<Incoming>> {
+        if (self.bytes + inc.data.len() > limit) != self.map_bit {
+            return Err(inc);
+        }
+        // The bit stays as it is, as just checked.
+        self.push(inc, limit);
+        Ok(())
+    }
+
     /// Removes the head if it is `inc`; returns whether it did, whether the
     /// port stopped being congested for local senders (below half the limit,
     /// so that the state does not flap), and whether its map bit changed.
@@ -263,6 +279,27 @@ pub(crate) fn deliver(sk: &Sock, inc: ListArc<Incoming>) {
     if map_changed {
         sk.rds().cong_changed();
     }
+    delivered(sk, len);
+}
+
+/// [`deliver`] from TCP's data-ready callback, which may run in softirq
+/// context: the same, except that a message that would change the port's
+/// congestion map bit (an update to send, which needs a task) comes back
+/// for [`deliver`] in the receive work.
+pub(crate) fn deliver_ready(sk: &Sock, inc: ListArc<Incoming>) -> Result<(), ListArc<Incoming>> {
+    let len = inc.data.len();
+    if sk.wants_tstamp() {
+        inc.rx_tstamp.store(sys::real_ns(), Ordering::Relaxed);
+    }
+    inc.lat[LAT_END].store(sys::local_clock(), Ordering::Relaxed);
+    let limit = sk.rcvbuf() / 2;
+    sk.rds().recv.lock().push_same_map(inc, limit)?;
+    delivered(sk, len);
+    Ok(())
+}
+
+/// Counts a message of `len` bytes queued on `sk` and wakes its readers.
+fn delivered(sk: &Sock, len: usize) {
     sys::stat_inc(Stat::RecvDelivered);
     sys::stat_inc(Stat::RecvQueued);
     // CAST: at most 1 MiB.

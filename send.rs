@@ -49,8 +49,7 @@ pub(crate) fn sendmsg(
         return Err(errno::eopnotsupp());
     }
     rm_size(&cmsgs, flags & consts::MSG_ZEROCOPY != 0)?;
-    let mut data = KVVec::from_elem(0u8, len, GFP_KERNEL)?;
-    msg.copy_from(&mut data)?;
+    let data = msg.copy_payload(len)?;
     // CAST: at most 1 MiB.
     sys::stat_add(Stat::CopyFromUser, len as u64);
     // Upstream's rs_conn is set from here on: SIOCRDSSETTOS is refused.
@@ -250,12 +249,21 @@ fn tcp_queue(
     let limit = sk.sndbuf() / 2;
     while !rs.snd_reserve(len, limit) {
         sys::stat_inc(Stat::SendQueueFull);
+        // Woken by the acknowledgement that makes room (`OutMsg::settle`).
+        rs.snd_wanted();
+        if rs.snd_room(limit) {
+            continue;
+        }
         if nonblock {
             return Err(EAGAIN);
         }
         timeo = sk.wait(timeo, || rs.snd_room(limit))?;
     }
-    conn::send(&conn, sk, src, dest, data, zcookie).inspect_err(|_| rs.snd_done(len))?;
+    conn::send(&conn, sk, src, dest, data, zcookie).inspect_err(|_| {
+        if rs.snd_done(len, limit) {
+            sk.wake();
+        }
+    })?;
     sys::stat_inc(Stat::SendQueued);
     Ok(())
 }

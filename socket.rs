@@ -8,7 +8,7 @@ use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering
 use kernel::prelude::*;
 use kernel::rbtree::RBTreeNodeReservation;
 use kernel::sync::lock::{mutex::MutexBackend, Guard};
-use kernel::sync::{Arc, Mutex, SpinLock};
+use kernel::sync::{Arc, Mutex};
 use kernel::types::ARef;
 
 use crate::netns::NetState;
@@ -16,6 +16,7 @@ use crate::proto::addr::{self, Endpoint};
 use crate::proto::cong;
 use crate::proto_err;
 use crate::recv::RecvQueue;
+use crate::sys::sync::{new_spinlock_bh, SpinLockBh};
 use crate::sys::{self, consts, errno, Sock};
 use crate::zcopy::ZcopyQueue;
 
@@ -89,15 +90,20 @@ pub(crate) struct RdsSock {
     #[pin]
     inner: Mutex<SockInner>,
     /// Received messages waiting for recvmsg (upstream: `rs_recv_queue` under
-    /// `rs_recv_lock`). A spinlock: delivery and wait conditions take it.
+    /// `rs_recv_lock`). A spinlock, softirq-safe: delivery from TCP's
+    /// data-ready callback and wait conditions take it.
     #[pin]
-    pub(crate) recv: SpinLock<RecvQueue>,
+    pub(crate) recv: SpinLockBh<RecvQueue>,
     /// Zero-copy completions to report (`rs_zcookie_queue`).
     #[pin]
-    pub(crate) zcopy: SpinLock<ZcopyQueue>,
+    pub(crate) zcopy: SpinLockBh<ZcopyQueue>,
     /// Payload bytes queued on connections and not yet acknowledged by TCP
     /// (`rs_snd_bytes`).
     snd_bytes: AtomicUsize,
+    /// A sender or poll() found no room in the send buffer
+    /// ([`Self::snd_wanted`]): the next acknowledgement that leaves room
+    /// wakes the socket.
+    snd_waiters: AtomicBool,
     /// close(2) has run: queued messages are dropped, not sent.
     closed: AtomicBool,
     /// A message was sent (upstream: `rs_conn` is set): the tos is fixed.
@@ -132,9 +138,10 @@ impl RdsSock {
                 },
                 "RdsSock::inner"
             ),
-            recv <- kernel::new_spinlock!(RecvQueue::new(), "RdsSock::recv"),
-            zcopy <- kernel::new_spinlock!(ZcopyQueue::new(), "RdsSock::zcopy"),
+            recv <- new_spinlock_bh!(RecvQueue::new(), "RdsSock::recv"),
+            zcopy <- new_spinlock_bh!(ZcopyQueue::new(), "RdsSock::zcopy"),
             snd_bytes: AtomicUsize::new(0),
+            snd_waiters: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             sent: AtomicBool::new(false),
             hash_init: u32::from(sys::random_u16()) << 16 | u32::from(sys::random_u16()),
@@ -240,7 +247,6 @@ impl RdsSock {
             .is_ok()
     }
 
-    /// Whether the send buffer has room (see `snd_reserve`).
     /// Bytes sent and not yet acknowledged or dropped (`rs_snd_bytes`).
     pub(crate) fn snd_bytes(&self) -> usize {
         self.snd_bytes.load(Ordering::Relaxed)
@@ -252,13 +258,26 @@ impl RdsSock {
         self.cong.mask.load(Ordering::Relaxed)
     }
 
+    /// Whether the send buffer has room below `limit` (see `snd_reserve`).
     pub(crate) fn snd_room(&self, limit: usize) -> bool {
-        self.snd_bytes.load(Ordering::Acquire) < limit
+        self.snd_bytes.load(Ordering::SeqCst) < limit
+    }
+
+    /// Someone found no room in the send buffer and may wait for it: a
+    /// sender, or poll() without `EPOLLOUT`. Call before checking
+    /// [`Self::snd_room`] again and waiting.
+    pub(crate) fn snd_wanted(&self) {
+        self.snd_waiters.store(true, Ordering::SeqCst);
     }
 
     /// Counts `len` bytes out of the send buffer: acknowledged or dropped.
-    pub(crate) fn snd_done(&self, len: usize) {
-        self.snd_bytes.fetch_sub(len, Ordering::AcqRel);
+    /// Returns whether a waiter for room is to be woken: there is room below
+    /// `limit` and someone found none since the last such wake-up. (A
+    /// waiter's check, after [`Self::snd_wanted`], sees this decrement or
+    /// this sees its flag.)
+    pub(crate) fn snd_done(&self, len: usize, limit: usize) -> bool {
+        let before = self.snd_bytes.fetch_sub(len, Ordering::SeqCst);
+        before - len < limit && self.snd_waiters.swap(false, Ordering::SeqCst)
     }
 
     /// Marks the socket closed.
@@ -358,6 +377,11 @@ impl RdsSock {
         }
         if self.snd_room(sndbuf / 2) {
             mask |= consts::EPOLLOUT | consts::EPOLLWRNORM;
+        } else {
+            self.snd_wanted();
+            if self.snd_room(sndbuf / 2) {
+                mask |= consts::EPOLLOUT | consts::EPOLLWRNORM;
+            }
         }
         if !self.recv.lock().is_empty() || !self.zcopy.lock().is_empty() {
             mask |= consts::EPOLLIN | consts::EPOLLRDNORM;

@@ -1167,6 +1167,18 @@ int rdsrs_tcp_read(struct socket *sock, void *arg, int last)
 	return ra.error;
 }
 
+int rdsrs_tcp_read_ready(struct socket *sock, void *arg)
+{
+	struct rdsrs_read_arg ra = { .arg = arg };
+	read_descriptor_t desc = {
+		.arg.data = &ra,
+		.count = 1,
+	};
+
+	tcp_read_sock(sock->sk, &desc, rdsrs_tcp_actor);
+	return ra.error;
+}
+
 int rdsrs_skb_copy(struct sk_buff *skb, unsigned int off, unsigned char *dst,
 		   unsigned long len)
 {
@@ -1176,6 +1188,21 @@ int rdsrs_skb_copy(struct sk_buff *skb, unsigned int off, unsigned char *dst,
 void rdsrs_msleep(unsigned int ms)
 {
 	msleep(ms);
+}
+
+void rdsrs_cond_resched(void)
+{
+	cond_resched();
+}
+
+void rdsrs_spin_lock_bh(void *lock)
+{
+	spin_lock_bh(lock);
+}
+
+void rdsrs_spin_unlock_bh(void *lock)
+{
+	spin_unlock_bh(lock);
 }
 
 /* Statistics, per CPU as upstream's rds_stats (RDS_INFO_COUNTERS). */

@@ -382,6 +382,13 @@ unsigned int rdsrs_tcp_snd_una(struct socket *sock);
  * closed, so TCP acknowledges nothing that was not read.
  */
 int rdsrs_tcp_read(struct socket *sock, void *arg, int last);
+/*
+ * As rdsrs_tcp_read() without @last, from @sock's data-ready callback (the
+ * ->tcp_event of RDSRS_TCP_READABLE), where the socket is already locked:
+ * bh-locked and not owned by a task in softirq, or owned by the task whose
+ * release_sock() is processing the backlog.
+ */
+int rdsrs_tcp_read_ready(struct socket *sock, void *arg);
 /* Copies @len bytes at @off of @skb to @dst: 0 or -EFAULT. */
 int rdsrs_skb_copy(struct sk_buff *skb, unsigned int off, unsigned char *dst,
 		   unsigned long len);
@@ -406,6 +413,11 @@ struct workqueue_struct *rdsrs_wq(void);
 void rdsrs_wq_flush(void);
 /* Sleeps @ms milliseconds (reconnect backoff). */
 void rdsrs_msleep(unsigned int ms);
+/* cond_resched(). */
+void rdsrs_cond_resched(void);
+/* spin_lock_bh() and spin_unlock_bh() of the spinlock_t at @lock. */
+void rdsrs_spin_lock_bh(void *lock);
+void rdsrs_spin_unlock_bh(void *lock);
 
 /* Adds @n to statistic @idx (< RDSRS_NSTATS_MAX) on this CPU. */
 void rdsrs_stat_add(unsigned int idx, unsigned long n);

@@ -6,6 +6,7 @@
 use core::ffi::{c_int, c_void};
 use core::mem::MaybeUninit;
 use core::ptr::NonNull;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use kernel::error::to_result;
 use kernel::prelude::*;
@@ -97,6 +98,7 @@ impl TcpOwner {
                 crate::accept::accept_ready(net)
             }
             TcpOwner::Conn(c) => match ev {
+                // Not yet the connection's (see `tcp_event()`).
                 ffi::rdsrs_tcp_event_RDSRS_TCP_READABLE => c.queue_recv(),
                 ffi::rdsrs_tcp_event_RDSRS_TCP_WRITABLE => c.queue_send(),
                 _ => c.queue_conn(),
@@ -127,6 +129,9 @@ pub(crate) enum TcpState {
 pub(crate) struct TcpSock {
     sock: NonNull<ffi::socket>,
     owner: TcpOwner,
+    /// The generation of its `Conn` that this connection is (`set_gen`);
+    /// 0 until then.
+    gen: AtomicU64,
 }
 
 // SAFETY: The kernel serializes socket operations internally (lock_sock).
@@ -147,6 +152,7 @@ impl TcpSock {
         let this = (*slot).write(TcpSock {
             sock: NonNull::dangling(),
             owner,
+            gen: AtomicU64::new(0),
         });
         let this: *mut TcpSock = this;
         let mut sock = core::ptr::null_mut();
@@ -216,6 +222,19 @@ impl TcpSock {
         // SAFETY: `self.sock` is live (type invariant).
         to_result(unsafe { ffi::rdsrs_tcp_accept(self.sock.as_ptr(), &mut sock) })?;
         Ok(AcceptedSock(NonNull::new(sock).ok_or(EINVAL)?))
+    }
+
+    /// The generation of its `Conn` that this connection was made; 0 if it
+    /// has not been installed.
+    pub(crate) fn gen(&self) -> u64 {
+        self.gen.load(Ordering::Acquire)
+    }
+
+    /// Records that this connection is generation `gen` (not 0) of its
+    /// `Conn`; from then on its data-ready callback may read it
+    /// ([`DataReady`]).
+    pub(crate) fn set_gen(&self, gen: u64) {
+        self.gen.store(gen, Ordering::Release);
     }
 
     /// The connection's state.
@@ -375,6 +394,7 @@ impl AcceptedSock {
         let mut this = arc.write(TcpSock {
             sock,
             owner: TcpOwner::Conn(owner),
+            gen: AtomicU64::new(0),
         });
         let owner_ptr: *mut TcpSock = &mut *this;
         // SAFETY: `sock` is live; `owner_ptr` is the stable address of the
@@ -450,18 +470,97 @@ impl Skb {
             )
         })
     }
+
+    /// Appends the `len` bytes at `off` to `dst`, which has room for them
+    /// (its capacity): no zeroing first, as with [`Skb::copy`] into a
+    /// zeroed buffer.
+    pub(crate) fn append(&self, off: usize, len: usize, dst: &mut KVVec<u8>) -> Result {
+        let spare = dst.spare_capacity_mut();
+        if spare.len() < len {
+            return Err(EINVAL);
+        }
+        // SAFETY: The skb is live during the actor call that lent `self`;
+        // `spare` is writable for at least `len` bytes. CAST: offsets within
+        // an skb fit u32.
+        to_result(unsafe {
+            ffi::rdsrs_skb_copy(
+                self.0.as_ptr(),
+                off as u32,
+                spare.as_mut_ptr().cast(),
+                len as _,
+            )
+        })?;
+        // SAFETY: `rdsrs_skb_copy()` succeeded, so the `len` bytes after the
+        // current length, within the capacity, are initialised.
+        unsafe { dst.set_len(dst.len() + len) };
+        Ok(())
+    }
 }
 
-/// `rdsrs_ops.tcp_event`: a TCP socket event, in softirq context.
+/// A connection's data-ready callback under way: the socket is locked for
+/// reading, by softirq (bh-locked, not owned by a task) or by the task whose
+/// `release_sock()` runs the backlog. Only `tcp_event()` makes one.
+pub(crate) struct DataReady<'a>(&'a TcpSock);
+
+impl DataReady<'_> {
+    /// The connection with data.
+    pub(crate) fn sock(&self) -> &TcpSock {
+        self.0
+    }
+
+    /// [`TcpSock::read`] without `last`, from the callback: in softirq
+    /// context, the actor must not sleep.
+    pub(crate) fn read<F>(&self, mut actor: F) -> Result
+    where
+        F: FnMut(&Skb, usize, usize) -> Result<usize>,
+    {
+        let mut erased = ActorRef(&mut actor);
+        // SAFETY: `self.0.sock` is live and locked for reading (type
+        // invariant); `erased` outlives the call, as in `TcpSock::read`.
+        to_result(unsafe {
+            ffi::rdsrs_tcp_read_ready(self.0.sock.as_ptr(), core::ptr::addr_of_mut!(erased).cast())
+        })
+    }
+}
+
+/// `rdsrs_ops.tcp_event`: a TCP socket event, in softirq context, or for
+/// data from the backlog, in a task's `release_sock()`.
 ///
 /// # Safety
 ///
 /// `owner` is the address of a live `TcpSock` whose callbacks are installed;
 /// the shim holds `sk_callback_lock` for reading, so it is not dropped meanwhile.
 pub(super) unsafe extern "C" fn tcp_event(_ctx: *mut c_void, owner: *mut c_void, event: c_int) {
-    // SAFETY: Per the function's requirement. Only the `owner` field is
-    // borrowed: `TcpSock::new_owned()` may still be storing `sock`.
-    let owner = unsafe { &*core::ptr::addr_of!((*owner.cast::<TcpSock>()).owner) };
+    let this = owner.cast::<TcpSock>();
+    // SAFETY: Per the function's requirement. Only the `owner` and `gen`
+    // fields are borrowed: `TcpSock::new_owned()` may still be storing `sock`.
+    let (owner, gen) = unsafe {
+        (
+            &*core::ptr::addr_of!((*this).owner),
+            &*core::ptr::addr_of!((*this).gen),
+        )
+    };
+    if let (TcpOwner::Conn(c), true) = (owner, gen.load(Ordering::Acquire) != 0) {
+        // SAFETY: A generation is set (with release ordering, read with
+        // acquire) only on a `TcpSock` in an `Arc`, so `new_owned()` is done
+        // with it; it is live per the function's requirement.
+        let sock = unsafe { &*this };
+        match event as u32 {
+            ffi::rdsrs_tcp_event_RDSRS_TCP_READABLE => {
+                super::stat_inc(Stat::TcpDataReadyCalls);
+                // The data-ready callback runs with the socket locked for
+                // reading, as `DataReady` requires.
+                c.data_ready(&DataReady(sock));
+                return;
+            }
+            ffi::rdsrs_tcp_event_RDSRS_TCP_WRITABLE => {
+                super::stat_inc(Stat::TcpWriteSpaceCalls);
+                c.write_space(sock);
+                return;
+            }
+            _ => {}
+        }
+    }
     match event as u32 {
         ffi::rdsrs_tcp_event_RDSRS_TCP_READABLE => super::stat_inc(Stat::TcpDataReadyCalls),
         ffi::rdsrs_tcp_event_RDSRS_TCP_WRITABLE => super::stat_inc(Stat::TcpWriteSpaceCalls),
