@@ -227,9 +227,9 @@ impl OutMsg {
     /// completion, or room in its send buffer after a sender or poll()
     /// found none (`RdsSock::snd_wanted`). Upstream wakes it for every
     /// message; a request's acknowledgement then wakes its sender while it
-    /// waits for the answer. A waiter whose limit changed with `SO_SNDBUF`
-    /// is woken by the socket's write-space callback, which setsockopt()
-    /// calls.
+    /// waits for the answer. A waiter asks again each time it finds no room,
+    /// with the limit as `SO_SNDBUF` makes it then; raising `SO_SNDBUF`
+    /// wakes it through the socket's write-space callback.
     fn settle(&self, sk: &Sock) {
         let mut news = sk.rds().snd_done(self.data.len(), sk.sndbuf() / 2);
         if let Some(node) = self.znode.lock().take() {

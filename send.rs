@@ -246,21 +246,28 @@ fn tcp_queue(
         timeo = sys::cong_wait(timeo, || !peer.congested(dest.port))?;
     }
     let len = data.len();
-    let limit = sk.sndbuf() / 2;
-    while !rs.snd_reserve(len, limit) {
+    // The limit is read again at each check: SO_SNDBUF may change meanwhile.
+    let limit = || sk.sndbuf() / 2;
+    while !rs.snd_reserve(len, limit()) {
         sys::stat_inc(Stat::SendQueueFull);
-        // Woken by the acknowledgement that makes room (`OutMsg::settle`).
+        // Woken by the acknowledgement that makes room (`OutMsg::settle`),
+        // which a waiter asks for each time it finds none.
         rs.snd_wanted();
-        if rs.snd_room(limit) {
+        if rs.snd_room(limit()) {
             continue;
         }
         if nonblock {
             return Err(EAGAIN);
         }
-        timeo = sk.wait(timeo, || rs.snd_room(limit))?;
+        timeo = sk.wait(timeo, || {
+            rs.snd_room(limit()) || {
+                rs.snd_wanted();
+                rs.snd_room(limit())
+            }
+        })?;
     }
     conn::send(&conn, sk, src, dest, data, zcookie).inspect_err(|_| {
-        if rs.snd_done(len, limit) {
+        if rs.snd_done(len, limit()) {
             sk.wake();
         }
     })?;
