@@ -270,10 +270,7 @@ fn put_zcookies(sk: &Sock, msg: &mut MsgHdr) -> Result<bool> {
 /// Queues `inc` on `sk` and wakes its readers (`rds_recv_incoming()`'s delivery).
 pub(crate) fn deliver(sk: &Sock, inc: ListArc<Incoming>) {
     let len = inc.data.len();
-    if sk.wants_tstamp() {
-        inc.rx_tstamp.store(sys::real_ns(), Ordering::Relaxed);
-    }
-    inc.lat[LAT_END].store(sys::local_clock(), Ordering::Relaxed);
+    stamp(sk, &inc);
     let limit = sk.rcvbuf() / 2;
     let map_changed = sk.rds().recv.lock().push(inc, limit);
     if map_changed {
@@ -288,14 +285,20 @@ pub(crate) fn deliver(sk: &Sock, inc: ListArc<Incoming>) {
 /// for [`deliver`] in the receive work.
 pub(crate) fn deliver_ready(sk: &Sock, inc: ListArc<Incoming>) -> Result<(), ListArc<Incoming>> {
     let len = inc.data.len();
-    if sk.wants_tstamp() {
-        inc.rx_tstamp.store(sys::real_ns(), Ordering::Relaxed);
-    }
-    inc.lat[LAT_END].store(sys::local_clock(), Ordering::Relaxed);
+    stamp(sk, &inc);
     let limit = sk.rcvbuf() / 2;
     sk.rds().recv.lock().push_same_map(inc, limit)?;
     delivered(sk, len);
     Ok(())
+}
+
+/// Records the arrival time of `inc` at `sk`: its receive timestamp if
+/// asked for, and the end of its receive-path latency trace.
+fn stamp(sk: &Sock, inc: &Incoming) {
+    if sk.wants_tstamp() {
+        inc.rx_tstamp.store(sys::real_ns(), Ordering::Relaxed);
+    }
+    inc.lat[LAT_END].store(sys::local_clock(), Ordering::Relaxed);
 }
 
 /// Counts a message of `len` bytes queued on `sk` and wakes its readers.
