@@ -30,9 +30,9 @@ use crate::proto::metrics::PathStats;
 use crate::proto::reasm::{Need, Progress, Reassembler};
 use crate::proto::seq::{tcp_acked, RxSeq};
 use crate::proto::stats::Stat;
-use crate::recv::{self, Incoming};
+use crate::recv::{self, Incoming, Payload};
 use crate::sys::sync::{new_spinlock_bh, SpinLockBh, TryLock};
-use crate::sys::tcp::{self, DataReady, Skb, TcpInfo, TcpSock, TcpState};
+use crate::sys::tcp::{self, DataReady, Skb, SkbChain, TcpInfo, TcpSock, TcpState};
 use crate::sys::{self, Sock};
 use crate::zcopy::ZInfo;
 
@@ -481,7 +481,7 @@ struct RxState {
     gen: u64,
     reasm: Reassembler,
     /// Payload of the message being reassembled.
-    payload: Option<KVVec<u8>>,
+    payload: Option<Payload>,
     /// Memory for the next message delivered, taken before its header is
     /// read ([`Incoming::reserve`]).
     slot: Option<UniqueArc<MaybeUninit<Incoming>>>,
@@ -507,7 +507,7 @@ struct RxState {
 enum Pending {
     /// A whole frame other than data for a socket: a congestion map, a
     /// ping, a pong or a handshake probe.
-    Frame(Header, KVVec<u8>),
+    Frame(Header, Payload),
     /// Data for a socket, whose delivery changes the socket's congestion
     /// map bit.
     Deliver(ARef<Sock>, ListArc<Incoming>),
@@ -536,6 +536,13 @@ impl Ctx {
 /// The largest payload the data-ready callback allocates (atomically);
 /// the receive work takes larger ones.
 const READY_PAYLOAD_MAX: usize = 64 * 1024;
+
+/// The smallest payload of data kept in the received skbs
+/// ([`Payload::Skbs`]) rather than copied. Taking a share of an skb
+/// (`pskb_extract()`: a clone, and a copy of its head) cost as much as
+/// copying 1 to 4 KiB in the benchmark, and a share keeps more memory than
+/// the bytes it holds: below this, copying wins.
+const SKB_PAYLOAD_MIN: usize = 16 * 1024;
 
 /// A connection to one peer address (upstream's `struct rds_connection` with a
 /// single `struct rds_conn_path`).
@@ -1581,15 +1588,23 @@ impl Conn {
                             rx.stalled = true;
                             break;
                         };
-                        rx.payload = Some(buf);
+                        rx.payload = Some(Payload::Flat(buf));
                     }
                     let n = want.min(len - done);
-                    let buf = rx.payload.as_mut().ok_or(EINVAL)?;
+                    let payload = rx.payload.as_mut().ok_or(EINVAL)?;
                     // Filled in order: `at` bytes so far.
-                    if buf.len() != at {
+                    if payload.len() != at {
                         return Err(EINVAL);
                     }
-                    skb.append(off + done, n, buf)?;
+                    match payload {
+                        Payload::Flat(buf) => skb.append(off + done, n, buf)?,
+                        Payload::Skbs(chain) => {
+                            if chain.add(skb, off + done, n, ctx == Ctx::Ready).is_err() {
+                                rx.stalled = true;
+                                break;
+                            }
+                        }
+                    }
                     n
                 }
             };
@@ -1600,8 +1615,17 @@ impl Conn {
             }
             match progress {
                 Progress::Partial => {}
-                Progress::Header(h) if h.len == 0 => self.incoming(rx, h, KVVec::new(), ctx),
-                // The payload's memory is taken when its first byte is read.
+                Progress::Header(h) if h.len == 0 => {
+                    self.incoming(rx, h, Payload::Flat(KVVec::new()), ctx)
+                }
+                // Large data for a socket stays in the skbs it arrives in,
+                // as upstream's `rds_tcp_data_recv()` keeps all data: no
+                // copy, and no allocation of its size.
+                Progress::Header(h) if h.len as usize >= SKB_PAYLOAD_MIN && !is_frame(&h) => {
+                    rx.payload = Some(Payload::Skbs(SkbChain::new()));
+                }
+                // Other payloads are copied into memory of ours, taken when
+                // their first byte is read.
                 Progress::Header(_) => {}
                 Progress::Complete(h) => {
                     let data = rx.payload.take().ok_or(EINVAL)?;
@@ -1615,10 +1639,8 @@ impl Conn {
     /// A complete message from the peer (`rds_recv_incoming()`). From the
     /// data-ready callback, what needs a task is left pending and reading
     /// stops.
-    fn incoming(self: &Arc<Self>, rx: &mut RxState, h: Header, data: KVVec<u8>, ctx: Ctx) {
-        if ctx == Ctx::Ready
-            && (h.flags.contains(Flags::CONG_BITMAP) || h.dport == 0 || h.dport == PROBE_PORT)
-        {
+    fn incoming(self: &Arc<Self>, rx: &mut RxState, h: Header, data: Payload, ctx: Ctx) {
+        if ctx == Ctx::Ready && is_frame(&h) {
             rx.pending = Some(Pending::Frame(h, data));
             rx.stalled = true;
             return;
@@ -1627,12 +1649,16 @@ impl Conn {
         if h.flags == Flags::CONG_BITMAP {
             // The peer's congestion map, outside the sequence
             // (`rds_tcp_cong_recv()`); a map of the wrong size is ignored.
-            if data.len() == cong::MAP_BYTES {
-                self.stats.received(data.len());
-                let changed = self.peer.replace_map(data);
-                sys::stat_inc(Stat::CongUpdateReceived);
-                self.net.cong_map_updated(!0);
-                netlink::peer_map_event(self, &changed);
+            // A frame is read into our memory (`consume()`).
+            match data {
+                Payload::Flat(map) if map.len() == cong::MAP_BYTES => {
+                    self.stats.received(map.len());
+                    let changed = self.peer.replace_map(map);
+                    sys::stat_inc(Stat::CongUpdateReceived);
+                    self.net.cong_map_updated(!0);
+                    netlink::peer_map_event(self, &changed);
+                }
+                _ => {}
             }
             return;
         }
@@ -1704,6 +1730,12 @@ impl Conn {
             rx.stalled = true;
         }
     }
+}
+
+/// Whether a message is one the receive path handles itself (a congestion
+/// map, a ping, a pong or a handshake probe) rather than data for a socket.
+fn is_frame(h: &Header) -> bool {
+    h.flags.contains(Flags::CONG_BITMAP) || h.dport == 0 || h.dport == PROBE_PORT
 }
 
 /// The connection a message was queued on ([`Conn::queue_msg`]).

@@ -15,6 +15,7 @@ use crate::proto::addr::{self, Endpoint};
 use crate::proto::header::Header;
 use crate::proto::info;
 use crate::proto::stats::Stat;
+use crate::sys::tcp::SkbChain;
 use crate::sys::{self, consts, MsgHdr, Sock};
 
 /// A message received for a socket (upstream's `struct rds_incoming`).
@@ -27,13 +28,41 @@ pub(crate) struct Incoming {
     /// The sending socket's address (`i_saddr` with `h_sport`).
     pub(crate) src: Endpoint,
     /// The payload, `hdr.len` bytes.
-    pub(crate) data: KVVec<u8>,
+    pub(crate) data: Payload,
     /// Wall-clock time of delivery, when the socket asked for timestamps
     /// (`i_rx_tstamp`); 0 otherwise.
     rx_tstamp: AtomicU64,
     /// `local_clock()` at the receive path's trace points (`i_rx_lat_trace`):
     /// header complete, delivery started, queued on the socket.
     lat: [AtomicU64; 3],
+}
+
+/// A received message's payload.
+pub(crate) enum Payload {
+    /// In memory of ours: a local message, or one the receive path reads
+    /// itself (a congestion map, a ping).
+    Flat(KVVec<u8>),
+    /// In the skbs it arrived in: data for a socket from TCP.
+    Skbs(SkbChain),
+}
+
+impl Payload {
+    /// Its length in bytes.
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Payload::Flat(v) => v.len(),
+            Payload::Skbs(c) => c.len(),
+        }
+    }
+
+    /// Copies the first `len` bytes (at most all) to the user's buffers of
+    /// `msg`; returns the bytes copied.
+    fn copy_to(&self, msg: &mut MsgHdr, len: usize) -> Result<usize> {
+        match self {
+            Payload::Flat(v) => msg.copy_to(&v[..len.min(v.len())]),
+            Payload::Skbs(c) => c.copy_to(msg, len),
+        }
+    }
 }
 
 /// Trace points of `Incoming::lat`, numbered as upstream's
@@ -86,7 +115,12 @@ impl Incoming {
 
     /// A message from `src` with header `hdr` and payload `data`.
     pub(crate) fn new(hdr: Header, src: Endpoint, data: KVVec<u8>) -> Result<ListArc<Self>> {
-        Ok(Self::fill(Self::reserve(GFP_KERNEL)?, hdr, src, data))
+        Ok(Self::fill(
+            Self::reserve(GFP_KERNEL)?,
+            hdr,
+            src,
+            Payload::Flat(data),
+        ))
     }
 
     /// Memory for one message, taken before its bytes are consumed from TCP:
@@ -100,7 +134,7 @@ impl Incoming {
         slot: UniqueArc<MaybeUninit<Self>>,
         hdr: Header,
         src: Endpoint,
-        data: KVVec<u8>,
+        data: Payload,
     ) -> ListArc<Self> {
         let init = pin_init!(Self {
             links <- ListLinks::new(),
@@ -346,8 +380,7 @@ pub(crate) fn recvmsg(
         };
         // Copy outside the lock (it may fault); then take the message off the
         // queue unless someone else did first, as rds_still_queued() does.
-        let n = inc.data.len().min(size);
-        let copied = msg.copy_to(&inc.data[..n])?;
+        let copied = inc.data.copy_to(msg, size)?;
         if flags & consts::MSG_PEEK == 0 {
             let (still, uncongested, map_changed) =
                 rs.recv.lock().remove_if_head(&inc, sk.rcvbuf() / 2);

@@ -1185,6 +1185,58 @@ int rdsrs_skb_copy(struct sk_buff *skb, unsigned int off, unsigned char *dst,
 	return skb_copy_bits(skb, off, dst, len) ? -EFAULT : 0;
 }
 
+/*
+ * A received payload kept in the skbs it arrived in, as upstream's
+ * rds_tcp_data_recv() keeps ti_skb_list: *head..*tail is a chain of skbs
+ * linked by ->next, each holding only bytes of the payload.
+ */
+int rdsrs_skb_chain_add(struct sk_buff **head, struct sk_buff **tail,
+			struct sk_buff *skb, unsigned int off, unsigned int len,
+			bool atomic)
+{
+	struct sk_buff *part;
+
+	part = pskb_extract(skb, off, len,
+			    atomic ? GFP_ATOMIC | __GFP_NOWARN : GFP_KERNEL);
+	if (!part)
+		return -ENOMEM;
+	part->next = NULL;
+	if (*tail)
+		(*tail)->next = part;
+	else
+		*head = part;
+	*tail = part;
+	return 0;
+}
+
+/* Copies the first len bytes of the chain to the user's buffers. */
+int rdsrs_skb_chain_copy_to(struct sk_buff *head, struct msghdr *msg,
+			    unsigned long len)
+{
+	struct sk_buff *skb;
+	unsigned long n;
+
+	for (skb = head; skb && len; skb = skb->next) {
+		n = min_t(unsigned long, len, skb->len);
+		if (skb_copy_datagram_msg(skb, 0, msg, n))
+			return -EFAULT;
+		len -= n;
+	}
+	return len ? -EINVAL : 0;
+}
+
+void rdsrs_skb_chain_free(struct sk_buff *head)
+{
+	struct sk_buff *skb;
+
+	while (head) {
+		skb = head;
+		head = skb->next;
+		skb->next = NULL;
+		consume_skb(skb);
+	}
+}
+
 void rdsrs_msleep(unsigned int ms)
 {
 	msleep(ms);

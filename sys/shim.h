@@ -392,6 +392,19 @@ int rdsrs_tcp_read_ready(struct socket *sock, void *arg);
 /* Copies @len bytes at @off of @skb to @dst: 0 or -EFAULT. */
 int rdsrs_skb_copy(struct sk_buff *skb, unsigned int off, unsigned char *dst,
 		   unsigned long len);
+/*
+ * A payload kept in received skbs: a chain @head..@tail linked by ->next.
+ * Appends @len bytes at @off of @skb, sharing its memory (pskb_extract()),
+ * allocating atomically or not: 0 or -ENOMEM.
+ */
+int rdsrs_skb_chain_add(struct sk_buff **head, struct sk_buff **tail,
+			struct sk_buff *skb, unsigned int off, unsigned int len,
+			_Bool atomic);
+/* Copies the first @len bytes of the chain at @head to @msg: 0 or -errno. */
+int rdsrs_skb_chain_copy_to(struct sk_buff *head, struct msghdr *msg,
+			    unsigned long len);
+/* Frees the chain at @head (NULL: nothing). */
+void rdsrs_skb_chain_free(struct sk_buff *head);
 /* net.rds.tcp.rds_tcp_{snd,rcv}buf of @net: 0 lets the stack choose. */
 void rdsrs_net_tcp_bufs(struct net *net, int *sndbuf, int *rcvbuf);
 /* net.rds.reconnect_{min,max}_delay_ms, in milliseconds. */

@@ -13,7 +13,7 @@ use kernel::prelude::*;
 use kernel::sync::{Arc, UniqueArc};
 use kernel::workqueue::Queue;
 
-use super::ffi;
+use super::{ffi, MsgHdr};
 use crate::conn::Conn;
 use crate::proto::addr::Addr;
 use crate::proto::stats::Stat;
@@ -494,6 +494,81 @@ impl Skb {
         // current length, within the capacity, are initialised.
         unsafe { dst.set_len(dst.len() + len) };
         Ok(())
+    }
+}
+
+/// A received payload kept in the skbs it arrived in, sharing their memory
+/// instead of copying it (upstream's `ti_skb_list`): recvmsg copies it to
+/// the user straight from them.
+///
+/// # Invariants
+///
+/// `head` is null or the first of a chain of skbs linked by `next`, owned by
+/// this and holding `len` bytes in all; `tail` is its last skb (null with
+/// `head`).
+pub(crate) struct SkbChain {
+    head: *mut ffi::sk_buff,
+    tail: *mut ffi::sk_buff,
+    len: usize,
+}
+
+// SAFETY: The skbs are owned by the chain, not tied to a context; through a
+// shared reference they are only read (`skb_copy_datagram_msg()` copies from
+// an skb without changing it).
+unsafe impl Send for SkbChain {}
+// SAFETY: See `Send`.
+unsafe impl Sync for SkbChain {}
+
+impl SkbChain {
+    /// An empty chain.
+    pub(crate) const fn new() -> Self {
+        Self {
+            head: core::ptr::null_mut(),
+            tail: core::ptr::null_mut(),
+            len: 0,
+        }
+    }
+
+    /// The bytes in the chain.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Appends the `len` bytes at `off` of `skb`, allocating atomically if
+    /// `atomic` (`pskb_extract()`).
+    pub(crate) fn add(&mut self, skb: &Skb, off: usize, len: usize, atomic: bool) -> Result {
+        // SAFETY: The skb is live during the actor call that lent `skb`;
+        // `head`/`tail` form a chain this owns (type invariant), which the
+        // call extends. CAST: offsets within an skb fit u32.
+        to_result(unsafe {
+            ffi::rdsrs_skb_chain_add(
+                &mut self.head,
+                &mut self.tail,
+                skb.0.as_ptr(),
+                off as u32,
+                len as u32,
+                atomic,
+            )
+        })?;
+        self.len += len;
+        Ok(())
+    }
+
+    /// Copies the first `len` bytes (at most [`Self::len`]) to the user's
+    /// buffers of `msg`.
+    pub(crate) fn copy_to(&self, msg: &mut MsgHdr, len: usize) -> Result<usize> {
+        let len = len.min(self.len);
+        // SAFETY: The chain is owned and live (type invariant) and only read;
+        // `msg` is the live msghdr of the running call.
+        to_result(unsafe { ffi::rdsrs_skb_chain_copy_to(self.head, msg.0.as_ptr(), len as _) })?;
+        Ok(len)
+    }
+}
+
+impl Drop for SkbChain {
+    fn drop(&mut self) {
+        // SAFETY: Owned per the type invariant, and no longer used.
+        unsafe { ffi::rdsrs_skb_chain_free(self.head) };
     }
 }
 
