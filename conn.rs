@@ -566,7 +566,8 @@ pub(crate) struct Conn {
     cur_gen: AtomicU64,
     /// A context is in [`Self::xmit_batch`] (upstream's `RDS_IN_XMIT`).
     in_xmit: AtomicBool,
-    /// Another context asked for a write while one was under way.
+    /// Another context asked for a write while one was under way: a
+    /// sendmsg, or the write-space callback with messages to send.
     xmit_again: AtomicBool,
     /// This path's index among the peer's paths.
     pub(crate) index: u8,
@@ -1469,7 +1470,15 @@ impl Conn {
             inner.gen == gen && inner.up && (!inner.send_queue.is_empty() || inner.map_queued)
         };
         if more {
-            self.queue_send();
+            // A writer at work runs again for it, as for a concurrent
+            // sendmsg in `xmit()`: often the callback runs inside the
+            // writer's own `tcp_sendmsg()`, which processes the peer's
+            // acknowledgement on `release_sock()`, and the work would then
+            // only find the queue empty.
+            self.xmit_again.store(true, Ordering::SeqCst);
+            if !self.in_xmit.load(Ordering::SeqCst) {
+                self.queue_send();
+            }
         }
     }
 
