@@ -544,6 +544,15 @@ const READY_PAYLOAD_MAX: usize = 64 * 1024;
 /// the bytes it holds: below this, copying wins.
 const SKB_PAYLOAD_MIN: usize = 16 * 1024;
 
+/// Whether a payload kept in skbs is spread too thin over them, and is to
+/// be copied instead: each share holds an skb head, and a page, at least;
+/// a peer sending 1-byte segments would have a 1 MiB message pin a million
+/// of them. Past 16 shares, they must average 1 KiB (TCP's segments over
+/// Ethernet carry 1 448 bytes).
+fn skb_chain_too_thin(chain: &SkbChain) -> bool {
+    chain.parts() >= 16 && chain.len() < chain.parts() * 1024
+}
+
 /// A connection to one peer address (upstream's `struct rds_connection` with a
 /// single `struct rds_conn_path`).
 #[pin_data]
@@ -1460,8 +1469,8 @@ impl Conn {
 
     /// TCP's write-space callback, called as acknowledgements arrive
     /// (softirq): drops the messages now acknowledged, as upstream's
-    /// `rds_tcp_write_space()` does, and has the send work write what
-    /// waits for room. A worker runs only when there is something to write.
+    /// `rds_tcp_write_space()` does, and has what waits for room written:
+    /// by the writer at work if there is one, else by the send work.
     pub(crate) fn write_space(self: &Arc<Self>, sock: &TcpSock) {
         let gen = sock.gen();
         self.drop_acked(sock, gen);
@@ -1607,6 +1616,23 @@ impl Conn {
                     }
                     match payload {
                         Payload::Flat(buf) => skb.append(off + done, n, buf)?,
+                        // Shares of small segments hold far more memory
+                        // than their bytes: the payload is copied instead,
+                        // as a smaller one is.
+                        Payload::Skbs(chain) if skb_chain_too_thin(chain) => {
+                            let total = at + want;
+                            if ctx == Ctx::Ready && total > READY_PAYLOAD_MAX {
+                                rx.stalled = true;
+                                break;
+                            }
+                            let Ok(buf) = chain.to_flat(total, flags) else {
+                                rx.stalled = true;
+                                break;
+                            };
+                            *payload = Payload::Flat(buf);
+                            // Read again, into the copy.
+                            continue;
+                        }
                         Payload::Skbs(chain) => {
                             if chain.add(skb, off + done, n, ctx == Ctx::Ready).is_err() {
                                 rx.stalled = true;

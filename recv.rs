@@ -39,10 +39,12 @@ pub(crate) struct Incoming {
 
 /// A received message's payload.
 pub(crate) enum Payload {
-    /// In memory of ours: a local message, or one the receive path reads
-    /// itself (a congestion map, a ping).
+    /// In memory of ours: a local message, one the receive path reads
+    /// itself (a congestion map, a ping), data from TCP under 16 KiB, or
+    /// data whose skbs would hold too much memory (see `Conn::consume()`).
     Flat(KVVec<u8>),
-    /// In the skbs it arrived in: data for a socket from TCP.
+    /// In the skbs it arrived in: data for a socket from TCP, 16 KiB or
+    /// more.
     Skbs(SkbChain),
 }
 

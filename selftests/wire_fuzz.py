@@ -16,7 +16,11 @@ malformed, in three kinds of connection at once:
 - a storm (to 192.0.2.200, a peer address of its own): connections of one
   fatal frame each, several at a time;
 - trickles (to 192.0.2.201-216, one peer address each): a data frame sent a
-  byte every 50 ms, slowloris style, all the while.
+  byte every 50 ms, slowloris style, all the while;
+- a shredded frame (to 192.0.2.217): a 96 KiB data frame sent a byte per
+  segment as fast as TCP takes them, so that a receiver keeping large
+  payloads in the skbs they arrived in must copy it instead of pinning an
+  skb per byte.
 
 A fatal frame must drop that connection only:
 
@@ -25,7 +29,7 @@ A fatal frame must drop that connection only:
   the rest of a connection may be cut when a new one from the same port
   replaces it, as a real peer reconnects only a connection it saw die, and
   sends again what was not acknowledged;
-- every trickled frame arrives intact;
+- every trickled frame, and the shredded one, arrives intact;
 - afterwards a real RDS exchange between the namespaces works;
 - no splat (scripts/vm-run checks the kernel log).
 
@@ -45,6 +49,8 @@ from rds_helpers import Tap, sh, veth_namespaces
 A4, B4 = "192.0.2.1", "192.0.2.2"
 STORM4 = "192.0.2.200"
 TRICKLE4 = [f"192.0.2.{201 + i}" for i in range(16)]
+SHRED4 = "192.0.2.217"
+SHRED_BYTES = 96 << 10
 RDS_PORT, DPORT, NOBODY = 16385, 4000, 4999
 HDR = 48
 MAX_MSG = 1 << 20
@@ -257,13 +263,36 @@ def trickle(stop, out):
             t.close()
 
 
+def shred(data, out):
+    """A data frame of `data` to port DPORT of SHRED4, one byte per send
+    with TCP_NODELAY: one segment each, as long as TCP does not fall behind."""
+    a.enter_thread()
+    frame = header(1, len(data), 5000, DPORT) + data
+    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        t.bind((A4, 8 * 8100))
+        t.settimeout(30)
+        t.connect((SHRED4, RDS_PORT))
+        t.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for off in range(len(frame)):
+            t.send(frame[off:off + 1])
+            out["bytes"] += 1
+        # Kept open until the frame is read: closing could reset it first.
+        out["read"].wait(60)
+    except OSError as e:
+        out["error"] = str(e)
+    finally:
+        t.close()
+
+
 a = b = None
 stop = threading.Event()
+shred_out = {"bytes": 0, "read": threading.Event()}
 threads = []
 try:
     a, b = veth_namespaces()
     b.run(f"ip addr add {STORM4}/24 dev veth-b")
-    for addr in TRICKLE4:
+    for addr in TRICKLE4 + [SHRED4]:
         b.run(f"ip addr add {addr}/24 dev veth-b")
     sh("ip netns exec rdsA sysctl -qw net.ipv4.tcp_tw_reuse=1")
     with b:
@@ -275,11 +304,17 @@ try:
     for s, addr in zip(trx, TRICKLE4):
         s.bind((addr, DPORT))
         s.settimeout(30)
+    with b:
+        srx = socket.socket(socket.AF_RDS, socket.SOCK_SEQPACKET)
+    srx.bind((SHRED4, DPORT))
+    srx.settimeout(60)
+    shred_data = rng.randbytes(SHRED_BYTES)
 
     storm_out = {"sent": 0, "connections": 0, "errors": {}}
     trickle_out = {"bytes": 0, "done": False}
     threads = [threading.Thread(target=storm, args=(STORM, stop, storm_out)),
-               threading.Thread(target=trickle, args=(stop, trickle_out))]
+               threading.Thread(target=trickle, args=(stop, trickle_out)),
+               threading.Thread(target=shred, args=(shred_data, shred_out))]
     for t in threads:
         t.start()
 
@@ -430,6 +465,16 @@ try:
             print(f"# trickle {i}: {e}")
     tap.check(whole == len(trx), f"{whole}/{len(trx)} frames trickled a byte every 50 ms arrived whole",
               f"{trickle_out}")
+    try:
+        data, src = srx.recvfrom(SHRED_BYTES + 1)
+        shredded = (hashlib.sha256(data).digest() == hashlib.sha256(shred_data).digest()
+                    and src == (A4, 5000))
+    except OSError as e:
+        shredded = False
+        print(f"# shredded frame: {e}")
+    shred_out["read"].set()
+    tap.check(shredded, f"a {SHRED_BYTES >> 10} KiB frame sent a byte per segment arrived whole",
+              f"{shred_out['bytes']} bytes sent, {shred_out.get('error', 'no error')}")
 
     # The namespaces still talk RDS.
     with a:
@@ -454,8 +499,10 @@ try:
     rx.close()
     for s in trx:
         s.close()
+    srx.close()
 finally:
     stop.set()
+    shred_out["read"].set()
     for t in threads:
         t.join(timeout=30)
     for ns in (a, b):

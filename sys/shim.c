@@ -1209,20 +1209,36 @@ int rdsrs_skb_chain_add(struct sk_buff **head, struct sk_buff **tail,
 	return 0;
 }
 
-/* Copies the first len bytes of the chain to the user's buffers. */
-int rdsrs_skb_chain_copy_to(struct sk_buff *head, struct msghdr *msg,
-			    unsigned long len)
+/* Copies the first len bytes of the chain to the iterator. */
+static int rdsrs_skb_chain_copy_iter(struct sk_buff *head, struct iov_iter *to,
+				     unsigned long len)
 {
 	struct sk_buff *skb;
 	unsigned long n;
 
 	for (skb = head; skb && len; skb = skb->next) {
 		n = min_t(unsigned long, len, skb->len);
-		if (skb_copy_datagram_msg(skb, 0, msg, n))
+		if (skb_copy_datagram_iter(skb, 0, to, n))
 			return -EFAULT;
 		len -= n;
 	}
 	return len ? -EINVAL : 0;
+}
+
+int rdsrs_skb_chain_copy_bits(struct sk_buff *head, unsigned char *dst,
+			      unsigned long len)
+{
+	struct kvec vec = { .iov_base = dst, .iov_len = len };
+	struct iov_iter to;
+
+	iov_iter_kvec(&to, ITER_DEST, &vec, 1, len);
+	return rdsrs_skb_chain_copy_iter(head, &to, len);
+}
+
+int rdsrs_skb_chain_copy_to(struct sk_buff *head, struct msghdr *msg,
+			    unsigned long len)
+{
+	return rdsrs_skb_chain_copy_iter(head, &msg->msg_iter, len);
 }
 
 void rdsrs_skb_chain_free(struct sk_buff *head)

@@ -400,6 +400,9 @@ int rdsrs_skb_copy(struct sk_buff *skb, unsigned int off, unsigned char *dst,
 int rdsrs_skb_chain_add(struct sk_buff **head, struct sk_buff **tail,
 			struct sk_buff *skb, unsigned int off, unsigned int len,
 			_Bool atomic);
+/* Copies the first @len bytes of the chain at @head to @dst: 0 or -errno. */
+int rdsrs_skb_chain_copy_bits(struct sk_buff *head, unsigned char *dst,
+			      unsigned long len);
 /* Copies the first @len bytes of the chain at @head to @msg: 0 or -errno. */
 int rdsrs_skb_chain_copy_to(struct sk_buff *head, struct msghdr *msg,
 			    unsigned long len);

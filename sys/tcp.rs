@@ -510,6 +510,8 @@ pub(crate) struct SkbChain {
     head: *mut ffi::sk_buff,
     tail: *mut ffi::sk_buff,
     len: usize,
+    /// The skbs in the chain.
+    parts: usize,
 }
 
 // SAFETY: The skbs are owned by the chain, not tied to a context; through a
@@ -526,7 +528,14 @@ impl SkbChain {
             head: core::ptr::null_mut(),
             tail: core::ptr::null_mut(),
             len: 0,
+            parts: 0,
         }
+    }
+
+    /// The skbs in the chain: each holds an skb head at least, whatever
+    /// its share of the payload.
+    pub(crate) fn parts(&self) -> usize {
+        self.parts
     }
 
     /// The bytes in the chain.
@@ -551,7 +560,23 @@ impl SkbChain {
             )
         })?;
         self.len += len;
+        self.parts += 1;
         Ok(())
+    }
+
+    /// The bytes of the chain in a new buffer with room for `cap` bytes.
+    pub(crate) fn to_flat(&self, cap: usize, flags: kernel::alloc::Flags) -> Result<KVVec<u8>> {
+        let mut v = KVVec::with_capacity(cap.max(self.len), flags)?;
+        let spare = v.spare_capacity_mut();
+        // SAFETY: The chain is owned and live (type invariant) and only read;
+        // `spare` is writable for at least `self.len` bytes.
+        to_result(unsafe {
+            ffi::rdsrs_skb_chain_copy_bits(self.head, spare.as_mut_ptr().cast(), self.len as _)
+        })?;
+        // SAFETY: The copy succeeded: the first `self.len` bytes, within the
+        // capacity, are initialised.
+        unsafe { v.set_len(self.len) };
+        Ok(v)
     }
 
     /// Copies the first `len` bytes (at most [`Self::len`]) to the user's
