@@ -1231,14 +1231,16 @@ impl Conn {
     }
 
     /// Drops acknowledged messages from the retransmit queue
-    /// (`rds_send_path_drop_acked()` with `rds_tcp_is_acked()`).
-    fn drop_acked(&self, sock: &TcpSock, gen: u64) {
+    /// (`rds_send_path_drop_acked()` with `rds_tcp_is_acked()`); returns
+    /// whether messages or a map update wait to be written on the
+    /// connection, up, of generation `gen`.
+    fn drop_acked(&self, sock: &TcpSock, gen: u64) -> bool {
         let una = sock.snd_una();
         let mut acked = List::new();
-        {
+        let more = {
             let mut inner = self.inner.lock();
             if inner.gen != gen {
-                return;
+                return false;
             }
             while let Some(c) = inner.retrans.cursor_front() {
                 if !tcp_acked(c.current().last.load(Ordering::Relaxed), una) {
@@ -1246,13 +1248,24 @@ impl Conn {
                 }
                 acked.push_back(c.remove());
             }
-        }
+            inner.up && (!inner.send_queue.is_empty() || inner.map_queued)
+        };
         let now = sys::local_clock();
         while let Some(m) = acked.pop_front() {
             sys::stat_inc(Stat::SendDropAcked);
             self.stats.acked(m.queued_at, now);
             m.release();
         }
+        more
+    }
+
+    /// Leaves a request for the writer at work (`xmit_again`); returns
+    /// whether there is one to honour it. The writer checks for a request
+    /// after letting go of `in_xmit`, and both sides are SeqCst: either it
+    /// sees the request, or this sees it gone.
+    fn ask_writer(&self) -> bool {
+        self.xmit_again.store(true, Ordering::SeqCst);
+        self.in_xmit.load(Ordering::SeqCst)
     }
 
     /// Writes queued messages to TCP, in whichever context asks first: the
@@ -1265,12 +1278,10 @@ impl Conn {
         for _ in 0..XMIT_ROUNDS {
             if self.in_xmit.swap(true, Ordering::SeqCst) {
                 sys::stat_inc(Stat::SendLockContention);
-                self.xmit_again.store(true, Ordering::SeqCst);
-                // The writer checks the request after letting go: if it has
-                // let go already, it may have missed it.
-                if self.in_xmit.load(Ordering::SeqCst) {
+                if self.ask_writer() {
                     return;
                 }
+                // The writer let go already, and may have missed it.
                 continue;
             }
             self.xmit_again.store(false, Ordering::SeqCst);
@@ -1472,22 +1483,13 @@ impl Conn {
     /// `rds_tcp_write_space()` does, and has what waits for room written:
     /// by the writer at work if there is one, else by the send work.
     pub(crate) fn write_space(self: &Arc<Self>, sock: &TcpSock) {
-        let gen = sock.gen();
-        self.drop_acked(sock, gen);
-        let more = {
-            let inner = self.inner.lock();
-            inner.gen == gen && inner.up && (!inner.send_queue.is_empty() || inner.map_queued)
-        };
-        if more {
-            // A writer at work runs again for it, as for a concurrent
-            // sendmsg in `xmit()`: often the callback runs inside the
-            // writer's own `tcp_sendmsg()`, which processes the peer's
-            // acknowledgement on `release_sock()`, and the work would then
-            // only find the queue empty.
-            self.xmit_again.store(true, Ordering::SeqCst);
-            if !self.in_xmit.load(Ordering::SeqCst) {
-                self.queue_send();
-            }
+        // A writer at work runs again for what waits, as for a concurrent
+        // sendmsg in `xmit()`: often the callback runs inside the writer's
+        // own `tcp_sendmsg()`, which processes the peer's acknowledgement
+        // on `release_sock()`, and the work would then only find the queue
+        // empty.
+        if self.drop_acked(sock, sock.gen()) && !self.ask_writer() {
+            self.queue_send();
         }
     }
 
