@@ -26,24 +26,40 @@ start=$SECONDS
 rc=$?
 killall -q tcpdump
 if [ $rc != 0 ] && [ -x "${RDS_ROOT:-}/target/release/rdstcp" ]; then
-	# What each side still holds, before the namespaces go.
-	for ns in net0 net1; do
-		echo "# $ns:"
-		ip netns exec $ns "$RDS_ROOT/target/release/rdstcp" info connections tcp send retrans recv 2>&1 |
-			head -60 | sed 's/^/#   /'
-		ip netns exec $ns ss -tnoi 2>&1 | head -20 | sed 's/^/#   /'
-	done
-	# Tasks blocked in the kernel, and rds_rs's workers, with their stacks.
+	# Tasks blocked in the kernel, and rds_rs's workers that are not idle,
+	# with their stacks.
 	for t in /proc/[0-9]*; do
 		comm=$(cat "$t/comm" 2>/dev/null) || continue
 		state=$(awk '/^State:/ { print $2 }' "$t/status" 2>/dev/null)
 		case "$state/$comm" in
-		D/* | */*rds_rs*)
+		D/* | [!I]/*rds_rs*)
 			echo "# task ${t#/proc/} $comm state $state:"
 			sed 's/^/#     /' "$t/stack" 2>/dev/null
 			;;
 		esac
 	done
+	# What each side still holds, before the namespaces go: last, one line
+	# per path, so that the end of a log (all CI shows) has it.
+	for ns in net0 net1; do
+		ip netns exec $ns ss -tnoi 2>&1 | head -20 | sed "s/^/# $ns ss: /"
+		ip netns exec $ns "$RDS_ROOT/target/release/rdstcp" show --json connections |
+			python3 -c '
+import json, sys, types
+d = json.load(sys.stdin, object_hook=lambda o: types.SimpleNamespace(**o))
+for c in getattr(d, "connections", None) or []:
+    for p in c.paths:
+        if p.tx_msgs or p.rx_msgs or p.queued_msgs or p.state != "down":
+            stalled = " STALLED" if p.stalled else ""
+            print(f"# {sys.argv[1]} {c.local}->{c.peer} path {p.index}: {p.state}{stalled},"
+                  f" queued {p.queued_msgs}, unacked {p.unacked_msgs}, tx {p.tx_msgs},"
+                  f" rx {p.rx_msgs}, seq tx {p.next_tx_seq} rx {p.next_rx_seq},"
+                  f" reconnects {p.reconnects}")
+' $ns 2>&1
+	done
+	# The counters are the module's, for both namespaces together.
+	echo "# counters (non-zero):"
+	"$RDS_ROOT/target/release/rdstcp" info counters 2>&1 |
+		awk 'NR > 2 && $NF != 0 { print $1 "=" $NF }' | paste -sd ' ' | fold -s -w 150 | sed 's/^/#   /'
 fi
 ip netns del net0 2>/dev/null
 ip netns del net1 2>/dev/null
