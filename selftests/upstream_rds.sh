@@ -19,15 +19,13 @@ name="upstream test.py ${*:-(no impairment)} on $RDS_IMPL"
 
 echo "TAP version 13"
 echo "1..1"
-start=$SECONDS
-# --timeout 400 is what upstream's run.sh passes.
-(cd "$dir" && PYTHONPATH="$src/tools/testing/selftests/net" \
-	timeout 450 python3 -u test.py --timeout 400 -d "$logs" "$@") > "$logs/out" 2>&1
-rc=$?
-killall -q tcpdump
-if [ $rc != 0 ] && [ -x "${RDS_ROOT:-}/target/release/rdstcp" ]; then
-	# Tasks blocked in the kernel, and rds_rs's workers that are not idle,
-	# with their stacks.
+# What both namespaces hold: the stacks of blocked tasks and of rds_rs
+# workers that are not idle, ss, one line per RDS path, each namespace's
+# RDS receive queues (upstream's RDS_INFO_RECV_MESSAGES), and the module's
+# non-zero counters. Printed last in a failed run's log, which is the part
+# CI shows.
+dump_state() {
+	[ -x "${RDS_ROOT:-}/target/release/rdstcp" ] || return 0
 	for t in /proc/[0-9]*; do
 		comm=$(cat "$t/comm" 2>/dev/null) || continue
 		state=$(awk '/^State:/ { print $2 }' "$t/status" 2>/dev/null)
@@ -38,8 +36,6 @@ if [ $rc != 0 ] && [ -x "${RDS_ROOT:-}/target/release/rdstcp" ]; then
 			;;
 		esac
 	done
-	# What each side still holds, before the namespaces go: last, one line
-	# per path, so that the end of a log (all CI shows) has it.
 	for ns in net0 net1; do
 		ip netns exec $ns ss -tnoi 2>&1 | head -20 | sed "s/^/# $ns ss: /"
 		ip netns exec $ns "$RDS_ROOT/target/release/rdstcp" show --json connections |
@@ -56,10 +52,46 @@ for c in getattr(d, "connections", None) or []:
                   f" reconnects {p.reconnects}")
 ' $ns 2>&1
 	done
+	for ns in net0 net1; do
+		ip netns exec $ns "$RDS_ROOT/target/release/rdstcp" info recv 2>&1 |
+			awk -v ns=$ns 'NR > 2 && NF { n++ } END { print "# " ns " RDS receive queues: " n + 0 " messages" }'
+	done
 	# The counters are the module's, for both namespaces together.
 	echo "# counters (non-zero):"
 	"$RDS_ROOT/target/release/rdstcp" info counters 2>&1 |
 		awk 'NR > 2 && $NF != 0 { print $1 "=" $NF }' | paste -sd ' ' | fold -s -w 150 | sed 's/^/#   /'
+}
+
+start=$SECONDS
+# test.py's own alarm (--timeout 400, as upstream's run.sh passes) exits it,
+# and its sockets with their queues go. So the state is taken shortly
+# before, while they are still there, and shown if the run fails.
+# UPSTREAM_RDS_DUMP_AT (seconds) moves it, to try it with a shorter
+# --timeout.
+dump_at=${UPSTREAM_RDS_DUMP_AT:-390}
+(
+	trap 'kill $nap 2>/dev/null; exit 0' TERM
+	sleep "$dump_at" &
+	nap=$!
+	wait $nap
+	# Started, the dump is finished: the wait below waits for it.
+	trap '' TERM
+	dump_state > "$logs/state" 2>&1
+) &
+watchdog=$!
+(cd "$dir" && PYTHONPATH="$src/tools/testing/selftests/net" \
+	timeout 450 python3 -u test.py --timeout 400 -d "$logs" "$@") > "$logs/out" 2>&1
+rc=$?
+kill $watchdog 2>/dev/null
+wait $watchdog 2>/dev/null
+killall -q tcpdump
+if [ $rc != 0 ]; then
+	if [ -s "$logs/state" ]; then
+		echo "# state $dump_at s after the start, before test.py's timeout:"
+		cat "$logs/state"
+	else
+		dump_state
+	fi
 fi
 ip netns del net0 2>/dev/null
 ip netns del net1 2>/dev/null
