@@ -18,9 +18,25 @@ pub const SOCKADDR_IN_LEN: usize = 16;
 /// `sizeof(struct sockaddr_in6)`.
 pub const SOCKADDR_IN6_LEN: usize = 28;
 
-/// An IPv6 address in network byte order (IPv4 ones v4-mapped).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// An IPv6 address in network byte order (IPv4 ones v4-mapped), ordered
+/// numerically (`ipv6_addr_cmp()`), which is the order of its bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Addr(pub [u8; 16]);
+
+// Compared as one number rather than as a byte slice, which costs a call to
+// memcmp(): the socket and connection tables compare addresses on every
+// message.
+impl Ord for Addr {
+    fn cmp(&self, other: &Self) -> core::cmp::Ordering {
+        u128::from_be_bytes(self.0).cmp(&u128::from_be_bytes(other.0))
+    }
+}
+
+impl PartialOrd for Addr {
+    fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
 
 impl Addr {
     /// The unspecified address `::`.
@@ -35,12 +51,11 @@ impl Addr {
 
     /// The IPv4 address if this is v4-mapped (`ipv6_addr_v4mapped()`).
     pub fn as_v4(&self) -> Option<[u8; 4]> {
-        let a = &self.0;
-        if a[..10].iter().all(|&b| b == 0) && a[10] == 0xff && a[11] == 0xff {
-            Some([a[12], a[13], a[14], a[15]])
-        } else {
-            None
-        }
+        // As one number (a loop over the bytes ran on every send): the
+        // prefix ::ffff:0:0/96.
+        let a = u128::from_be_bytes(self.0);
+        // CAST: the low 32 bits, the IPv4 address.
+        (a >> 32 == 0xffff).then(|| (a as u32).to_be_bytes())
     }
 
     /// Whether this is `::`.
@@ -426,6 +441,29 @@ mod tests {
         fn v4_bind_matches_rule(a in any::<[u8; 4]>(), port in any::<u16>()) {
             let ok = a != [0; 4] && a != [255; 4] && !(224..=239).contains(&a[0]);
             prop_assert_eq!(parse_bind(&sin(a, port)).is_ok(), ok);
+        }
+
+        #[test]
+        fn as_v4_is_the_mapped_prefix(a in any::<[u8; 16]>(), v4 in any::<[u8; 4]>(), n in 0usize..12) {
+            let mapped = a[..10].iter().all(|&b| b == 0) && a[10] == 0xff && a[11] == 0xff;
+            prop_assert_eq!(Addr(a).as_v4(), mapped.then(|| [a[12], a[13], a[14], a[15]]));
+            prop_assert_eq!(Addr::v4_mapped(v4).as_v4(), Some(v4));
+            // One byte of the prefix changed: not mapped.
+            let mut b = Addr::v4_mapped(v4).0;
+            b[n] ^= 1;
+            prop_assert_eq!(Addr(b).as_v4(), None);
+        }
+
+        /// Addresses order as their bytes do: the initiator of a
+        /// connection is the numerically smaller address on both sides.
+        #[test]
+        fn addr_order_is_byte_order(a in any::<[u8; 16]>(), b in any::<[u8; 16]>(), n in 0usize..16) {
+            prop_assert_eq!(Addr(a).cmp(&Addr(b)), a[..].cmp(&b[..]));
+            // Equal up to byte n, to reach the later bytes too.
+            let mut c = a;
+            c[n..].copy_from_slice(&b[n..]);
+            prop_assert_eq!(Addr(a).cmp(&Addr(c)), a[..].cmp(&c[..]));
+            prop_assert_eq!(Addr(a).partial_cmp(&Addr(c)), Some(a[..].cmp(&c[..])));
         }
     }
 }
