@@ -375,6 +375,10 @@ impl Default for ChangedPorts {
 pub(crate) struct Paths {
     pub(crate) peer: Arc<Peer>,
     pub(crate) conns: KVec<Arc<Conn>>,
+    /// A send found the peer's address not one of ours: sends take these
+    /// paths from then on without asking again, as upstream decides the
+    /// transport once, when it creates the connection.
+    remote: AtomicBool,
 }
 
 impl Paths {
@@ -389,7 +393,24 @@ impl Paths {
                 GFP_KERNEL,
             )?;
         }
-        Ok(Arc::new(Self { peer, conns }, GFP_KERNEL)?)
+        Ok(Arc::new(
+            Self {
+                peer,
+                conns,
+                remote: AtomicBool::new(false),
+            },
+            GFP_KERNEL,
+        )?)
+    }
+
+    /// Whether a send found the peer's address not local ([`Self::set_remote`]).
+    pub(crate) fn is_remote(&self) -> bool {
+        self.remote.load(Ordering::Relaxed)
+    }
+
+    /// Records that the peer's address was found not local.
+    pub(crate) fn set_remote(&self) {
+        self.remote.store(true, Ordering::Relaxed);
     }
 
     /// The path for a message of `rs` (`rds_send_mprds_hash()`): a hash of
@@ -1860,13 +1881,22 @@ pub(crate) fn send(
     conn.enqueue_xmit(m)
 }
 
-/// The namespace's paths from `src`'s address to `dest`'s, created (down)
-/// if needed.
-pub(crate) fn paths_to(net: &Arc<NetState>, src: Endpoint, dest: Endpoint) -> Result<Arc<Paths>> {
-    let laddr = Endpoint {
+/// The key of the paths from `src`'s address to `dest`'s.
+fn paths_key(src: Endpoint, dest: Endpoint) -> Endpoint {
+    Endpoint {
         port: 0,
         scope_id: dest.scope_id,
         ..src
-    };
-    net.paths(laddr, dest.addr)
+    }
+}
+
+/// The namespace's paths from `src`'s address to `dest`'s, created (down)
+/// if needed.
+pub(crate) fn paths_to(net: &Arc<NetState>, src: Endpoint, dest: Endpoint) -> Result<Arc<Paths>> {
+    net.paths(paths_key(src, dest), dest.addr)
+}
+
+/// The namespace's paths from `src`'s address to `dest`'s, if they exist.
+pub(crate) fn find_paths(net: &NetState, src: Endpoint, dest: Endpoint) -> Option<Arc<Paths>> {
+    net.find_paths(paths_key(src, dest), dest.addr)
 }

@@ -359,8 +359,8 @@ impl NetState {
     /// (`rds_conn_create()`).
     pub(crate) fn paths(self: &Arc<Self>, laddr: Endpoint, faddr: Addr) -> Result<Arc<Paths>> {
         let key = (laddr, faddr);
-        if let Some(c) = self.inner.lock().conns.get(&key) {
-            return Ok(c.clone());
+        if let Some(c) = self.find_paths(laddr, faddr) {
+            return Ok(c);
         }
         let fresh = Paths::new(self, laddr, faddr)?;
         let node = RBTreeNodeReservation::new(GFP_KERNEL)?;
@@ -374,6 +374,11 @@ impl NetState {
         inner.conns.insert(node.into_node(key, fresh.clone()));
         self.table_gen.fetch_add(1, Ordering::Relaxed);
         Ok(fresh)
+    }
+
+    /// The paths from `laddr` to `faddr`, if they exist.
+    pub(crate) fn find_paths(&self, laddr: Endpoint, faddr: Addr) -> Option<Arc<Paths>> {
+        self.inner.lock().conns.get(&(laddr, faddr)).cloned()
     }
 
     /// Counts a socket into this namespace.

@@ -7,6 +7,7 @@ use core::sync::atomic::Ordering;
 
 use kernel::list::ListArc;
 use kernel::prelude::*;
+use kernel::sync::Arc;
 use kernel::uaccess::UserSlice;
 
 use crate::proto::addr::{self, Endpoint};
@@ -58,7 +59,12 @@ pub(crate) fn sendmsg(
     let zcookie = zcookie.map(|c| ZInfo::new().map(|n| (c, n))).transpose()?;
 
     let nonblock = flags & consts::MSG_DONTWAIT != 0;
-    if dest.addr.is_loopback() || sk.laddr_check(&dest.addr, dest.scope_id).is_ok() {
+    // Another host's address once a send found it so: the check of the
+    // namespace's addresses costs a FIB lookup.
+    let paths = conn::find_paths(sk.rds().net(), src, dest).filter(|p| p.is_remote());
+    if dest.addr.is_loopback()
+        || (paths.is_none() && sk.laddr_check(&dest.addr, dest.scope_id).is_ok())
+    {
         loop_xmit(rds, sk, src, dest, data, nonblock, timeo)?;
         // Delivered at once: the "transmission" is complete.
         if let Some((cookie, node)) = zcookie {
@@ -66,7 +72,7 @@ pub(crate) fn sendmsg(
             sk.wake();
         }
     } else {
-        tcp_queue(sk, src, dest, data, zcookie, nonblock, timeo)?;
+        tcp_queue(sk, src, dest, paths, data, zcookie, nonblock, timeo)?;
     }
     Ok(len)
 }
@@ -213,18 +219,28 @@ fn cmsg_send(cmsgs: &[(i32, KVec<u8>)], zcopy: bool) -> Result<Option<u32>> {
 }
 
 /// Queues a message for another host once the sender's send buffer has room
-/// (`rds_send_queue_rm()` and its wait in `rds_sendmsg()`).
+/// (`rds_send_queue_rm()` and its wait in `rds_sendmsg()`); `paths` are the
+/// paths to it if known.
+#[allow(clippy::too_many_arguments)] // The message's, as sendmsg has them.
 fn tcp_queue(
     sk: &Sock,
     src: Endpoint,
     dest: Endpoint,
+    paths: Option<Arc<conn::Paths>>,
     data: KVVec<u8>,
     zcookie: Option<(u32, ListArc<ZInfo>)>,
     nonblock: bool,
     mut timeo: i64,
 ) -> Result {
     let rs = sk.rds();
-    let paths = conn::paths_to(rs.net(), src, dest)?;
+    let paths = match paths {
+        Some(p) => p,
+        None => {
+            let p = conn::paths_to(rs.net(), src, dest)?;
+            p.set_remote();
+            p
+        }
+    };
     let conn = paths
         .choose(rs.mpath_hash(src.port), nonblock, &mut timeo)?
         .clone();
