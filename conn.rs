@@ -55,8 +55,8 @@ pub(crate) struct OutMsg {
     /// take back, as `rds_send_drop_to()` clears `m_rs`).
     #[pin]
     sender: SpinLockBh<Option<ARef<Sock>>>,
-    /// `RETRANSMITTED` (sent before on an earlier TCP connection) and
-    /// `WRITTEN` bits.
+    /// `RETRANSMITTED` (sent before on an earlier TCP connection),
+    /// `WRITTEN` and `ZCOPY` bits.
     state: AtomicU8,
     /// Bytes of header and payload written to the current TCP connection.
     sent: AtomicUsize,
@@ -89,6 +89,8 @@ kernel::list::impl_list_item! {
 const RETRANSMITTED: u8 = 1;
 /// `OutMsg::state`: completely written to TCP at least once.
 const WRITTEN: u8 = 2;
+/// `OutMsg::state`: a zero-copy send, whose completion `znode` reports.
+const ZCOPY: u8 = 4;
 
 /// What distinguishes the kinds of [`OutMsg`].
 struct Base {
@@ -177,7 +179,7 @@ impl OutMsg {
                 exthdr: b.exthdr,
                 data: b.data,
                 sender <- new_spinlock_bh!(sender, "OutMsg::sender"),
-                state: AtomicU8::new(0),
+                state: AtomicU8::new(if znode.is_some() { ZCOPY } else { 0 }),
                 sent: AtomicUsize::new(0),
                 last: AtomicU32::new(0),
                 cong: b.cong,
@@ -232,7 +234,13 @@ impl OutMsg {
     /// wakes it through the socket's write-space callback.
     fn settle(&self, sk: &Sock) {
         let mut news = sk.rds().snd_done(self.data.len(), sk.sndbuf() / 2);
-        if let Some(node) = self.znode.lock().take() {
+        // Others have no completion, and skip the lock.
+        let node = if self.state.load(Ordering::Relaxed) & ZCOPY != 0 {
+            self.znode.lock().take()
+        } else {
+            None
+        };
+        if let Some(node) = node {
             sk.rds().zcopy.lock().complete(self.zcookie, node);
             news = true;
         }
@@ -1271,6 +1279,9 @@ impl Conn {
             }
             inner.up && (!inner.send_queue.is_empty() || inner.map_queued)
         };
+        if acked.is_empty() {
+            return more;
+        }
         let now = sys::local_clock();
         while let Some(m) = acked.pop_front() {
             sys::stat_inc(Stat::SendDropAcked);
@@ -1382,8 +1393,8 @@ impl Conn {
                 }
                 (sock, inner.gen, head, more)
             };
-            self.drop_acked(&sock, gen);
             let Some(m) = head else {
+                self.drop_acked(&sock, gen);
                 return XmitEnd::Empty;
             };
             // A lone message goes out at once; a batch shares segments.
@@ -1413,18 +1424,32 @@ impl Conn {
                     }
                     m.sent.store(total, Ordering::Relaxed);
                     if total == m.wire_len() {
-                        m.last
-                            .store(sock.write_seq().wrapping_sub(1), Ordering::Relaxed);
+                        let last = sock.write_seq().wrapping_sub(1);
+                        m.last.store(last, Ordering::Relaxed);
                         let was = m.state.fetch_or(WRITTEN, Ordering::Relaxed);
                         self.stats
                             .sent(m.data.len(), was & WRITTEN == 0, was & RETRANSMITTED != 0);
+                        let mut retrans = false;
                         if let Some(c) = inner.send_queue.cursor_front() {
                             if core::ptr::eq(&*c.current(), &*m) {
                                 let done = c.remove();
                                 if !done.cong {
                                     inner.retrans.push_back(done);
+                                    retrans = true;
                                 }
                             }
+                        }
+                        let empty = inner.send_queue.is_empty() && !inner.map_queued;
+                        drop(inner);
+                        // The acknowledgement may have come during the
+                        // write (`release_sock()` processes it), its
+                        // write-space callback finding the message not yet
+                        // on the retransmit queue.
+                        if retrans && tcp_acked(last, sock.snd_una()) {
+                            self.drop_acked(&sock, gen);
+                        }
+                        if empty {
+                            return XmitEnd::Empty;
                         }
                     }
                 }

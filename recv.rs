@@ -291,6 +291,10 @@ impl RecvQueue {
 /// Reports the oldest zero-copy completions with an
 /// `RDS_CMSG_ZCOPY_COMPLETION`, if the caller gave room (`rds_recvmsg_zcookie()`).
 fn put_zcookies(sk: &Sock, msg: &mut MsgHdr) -> Result<bool> {
+    // Only with SO_ZEROCOPY set, as upstream; this spares a lock per read.
+    if !sk.zerocopy() {
+        return Ok(false);
+    }
     let Some(node) = sk.rds().zcopy.lock().pop() else {
         return Ok(false);
     };

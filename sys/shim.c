@@ -771,15 +771,18 @@ static void rdsrs_tcp_write_space(struct sock *sk)
 {
 	struct rdsrs_tcp_cb *cb;
 
-	rdsrs_tcp_event(sk, RDSRS_TCP_WRITABLE);
 	read_lock_bh(&sk->sk_callback_lock);
 	cb = sk->sk_user_data;
-	if (cb && cb->orig_write_space)
-		cb->orig_write_space(sk);
-	/* The original clears SOCK_NOSPACE once there is room; set it again so
-	 * that every acknowledgement keeps reaching us (see rdsrs_tcp_send()). */
-	if (cb && sk->sk_socket)
-		set_bit(SOCK_NOSPACE, &sk->sk_socket->flags);
+	if (cb) {
+		ops->tcp_event(ops_ctx, cb->owner, RDSRS_TCP_WRITABLE);
+		if (cb->orig_write_space)
+			cb->orig_write_space(sk);
+		/* The original clears SOCK_NOSPACE once there is room; set it
+		 * again so that every acknowledgement keeps reaching us (see
+		 * rdsrs_tcp_send()). */
+		if (sk->sk_socket)
+			set_bit(SOCK_NOSPACE, &sk->sk_socket->flags);
+	}
 	read_unlock_bh(&sk->sk_callback_lock);
 }
 
