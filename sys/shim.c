@@ -749,6 +749,12 @@ struct rdsrs_tcp_cb {
 	void (*orig_data_ready)(struct sock *sk);
 	void (*orig_write_space)(struct sock *sk);
 	void (*orig_state_change)(struct sock *sk);
+	/* snd_una at the last write-space event passed on (the socket's lock
+	 * serializes the callbacks). */
+	u32 seen_una;
+	/* A send found no room (rdsrs_tcp_send()): the next write-space call
+	 * is passed on whatever snd_una says. */
+	bool want_room;
 };
 
 static void rdsrs_tcp_event(struct sock *sk, int event)
@@ -774,7 +780,19 @@ static void rdsrs_tcp_write_space(struct sock *sk)
 	read_lock_bh(&sk->sk_callback_lock);
 	cb = sk->sk_user_data;
 	if (cb) {
-		ops->tcp_event(ops_ctx, cb->owner, RDSRS_TCP_WRITABLE);
+		u32 una = READ_ONCE(tcp_sk(sk)->snd_una);
+
+		/*
+		 * TCP also calls this for each segment it sends (in
+		 * tcp_event_new_data_sent()), and for each it receives: only
+		 * acknowledgement progress, or room after a send found none
+		 * (a larger send buffer), is news for ->tcp_event.
+		 */
+		if (una != cb->seen_una || READ_ONCE(cb->want_room)) {
+			cb->seen_una = una;
+			WRITE_ONCE(cb->want_room, false);
+			ops->tcp_event(ops_ctx, cb->owner, RDSRS_TCP_WRITABLE);
+		}
 		if (cb->orig_write_space)
 			cb->orig_write_space(sk);
 		/* The original clears SOCK_NOSPACE once there is room; set it
@@ -1095,8 +1113,10 @@ long rdsrs_tcp_send(struct socket *sock, const unsigned char *hdr,
 	struct msghdr msg = {
 		.msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL | (more ? MSG_MORE : 0),
 	};
+	struct rdsrs_tcp_cb *cb;
 	struct kvec vec[2];
 	int n = 0;
+	int ret;
 
 	if (hlen)
 		vec[n++] = (struct kvec){ .iov_base = (void *)hdr, .iov_len = hlen };
@@ -1105,7 +1125,17 @@ long rdsrs_tcp_send(struct socket *sock, const unsigned char *hdr,
 	/* TCP calls sk_write_space on ack progress only while SOCK_NOSPACE is
 	 * set: set it, so that acknowledgements always reach ->tcp_event. */
 	set_bit(SOCK_NOSPACE, &sock->flags);
-	return kernel_sendmsg(sock, &msg, vec, n, hlen + dlen);
+	ret = kernel_sendmsg(sock, &msg, vec, n, hlen + dlen);
+	if (ret == -EAGAIN || (ret >= 0 && ret < hlen + dlen)) {
+		/* The caller waits for room: the next write-space call is
+		 * news, acknowledgement or not. */
+		read_lock_bh(&sock->sk->sk_callback_lock);
+		cb = sock->sk->sk_user_data;
+		if (cb)
+			WRITE_ONCE(cb->want_room, true);
+		read_unlock_bh(&sock->sk->sk_callback_lock);
+	}
+	return ret;
 }
 
 void rdsrs_tcp_cork(struct socket *sock, int on)
