@@ -33,7 +33,7 @@ use crate::proto::stats::Stat;
 use crate::recv::{self, Incoming, Payload};
 use crate::sys::sync::{new_spinlock_bh, SpinLockBh, TryLock};
 use crate::sys::tcp::{self, DataReady, Skb, SkbChain, TcpInfo, TcpSock, TcpState};
-use crate::sys::{self, Sock};
+use crate::sys::{self, Bytes, Sock};
 use crate::zcopy::ZInfo;
 
 /// A message queued on a connection (upstream's `struct rds_message` on
@@ -48,7 +48,7 @@ pub(crate) struct OutMsg {
     dport: u16,
     /// Extension headers (`h_exthdr`), for pongs.
     exthdr: [u8; EXT_SPACE],
-    data: KVVec<u8>,
+    data: Bytes,
     /// The sending socket, whose send buffer the message counts against until
     /// TCP acknowledges it; `None` for pongs, and once the message has been
     /// given back (a socket that closes lets go of the one message it cannot
@@ -97,7 +97,7 @@ struct Base {
     sport: u16,
     dport: u16,
     exthdr: [u8; EXT_SPACE],
-    data: KVVec<u8>,
+    data: Bytes,
     cong: bool,
 }
 
@@ -106,7 +106,7 @@ impl OutMsg {
     pub(crate) fn new(
         sport: u16,
         dport: u16,
-        data: KVVec<u8>,
+        data: Bytes,
         sender: Option<ARef<Sock>>,
         zcookie: Option<(u32, ListArc<ZInfo>)>,
     ) -> Result<ListArc<Self>> {
@@ -121,7 +121,7 @@ impl OutMsg {
     }
 
     /// A congestion map update carrying `map` (`rds_cong_update_alloc()`).
-    fn cong_map(map: KVVec<u8>) -> Result<ListArc<Self>> {
+    fn cong_map(map: Bytes) -> Result<ListArc<Self>> {
         let base = Base {
             sport: 0,
             dport: 0,
@@ -155,7 +155,7 @@ impl OutMsg {
             sport,
             dport,
             exthdr: h.exthdr,
-            data: KVVec::new(),
+            data: Bytes::new(),
             cong: false,
         };
         Self::build(base, None, None)
@@ -301,14 +301,14 @@ pub(crate) struct Peer {
     /// The peer's congestion map for its address, as it last sent it
     /// (`c_fcong`).
     #[pin]
-    fcong: SpinLock<KVVec<u8>>,
+    fcong: SpinLock<Bytes>,
     /// Sends to the peer refused with `ENOBUFS` (a congested port).
     pub(crate) enobufs: AtomicU64,
 }
 
 impl Peer {
     fn new() -> Result<Arc<Self>> {
-        let map = KVVec::from_elem(0u8, cong::MAP_BYTES, GFP_KERNEL)?;
+        let map = Bytes::from_elem(0u8, cong::MAP_BYTES, GFP_KERNEL)?;
         Arc::pin_init(
             pin_init!(Self {
                 npaths: AtomicU32::new(0),
@@ -346,7 +346,7 @@ impl Peer {
 
     /// Installs the peer's new congestion map; returns the ports whose bit
     /// changed (the first [`MAP_EVENTS_MAX`]), with their new state.
-    fn replace_map(&self, mut map: KVVec<u8>) -> ChangedPorts {
+    fn replace_map(&self, mut map: Bytes) -> ChangedPorts {
         let mut out = ChangedPorts::default();
         let mut cur = self.fcong.lock();
         core::mem::swap(&mut *cur, &mut map);
@@ -807,7 +807,7 @@ impl Conn {
 
     /// Our congestion map for `laddr`, as a message.
     fn map_msg(&self) -> Result<ListArc<OutMsg>> {
-        let mut map = KVVec::from_elem(0u8, cong::MAP_BYTES, GFP_KERNEL)?;
+        let mut map = Bytes::from_elem(0u8, cong::MAP_BYTES, GFP_KERNEL)?;
         self.net.rds().fill_cong_map(&self.laddr.addr, &mut map);
         OutMsg::cong_map(map)
     }
@@ -1650,7 +1650,7 @@ impl Conn {
                             rx.stalled = true;
                             break;
                         }
-                        let Ok(buf) = KVVec::with_capacity(want, flags) else {
+                        let Ok(buf) = sys::bytes_with_capacity(want, flags) else {
                             rx.stalled = true;
                             break;
                         };
@@ -1699,7 +1699,7 @@ impl Conn {
             match progress {
                 Progress::Partial => {}
                 Progress::Header(h) if h.len == 0 => {
-                    self.incoming(rx, h, Payload::Flat(KVVec::new()), ctx)
+                    self.incoming(rx, h, Payload::Flat(Bytes::new()), ctx)
                 }
                 // Large data for a socket stays in the skbs it arrives in,
                 // as upstream's `rds_tcp_data_recv()` keeps all data: no
@@ -1899,7 +1899,7 @@ pub(crate) fn send(
     sk: &Sock,
     src: Endpoint,
     dest: Endpoint,
-    data: KVVec<u8>,
+    data: Bytes,
     zcookie: Option<(u32, ListArc<ZInfo>)>,
 ) -> Result {
     let m = OutMsg::new(src.port, dest.port, data, Some(sk.into()), zcookie)?;

@@ -16,7 +16,7 @@ use crate::proto::header::Header;
 use crate::proto::info;
 use crate::proto::stats::Stat;
 use crate::sys::tcp::SkbChain;
-use crate::sys::{self, consts, MsgHdr, Sock};
+use crate::sys::{self, consts, Bytes, MsgHdr, Sock};
 
 /// A message received for a socket (upstream's `struct rds_incoming`).
 #[pin_data]
@@ -42,7 +42,7 @@ pub(crate) enum Payload {
     /// In memory of ours: a local message, one the receive path reads
     /// itself (a congestion map, a ping), data from TCP under 16 KiB, or
     /// data whose skbs would hold too much memory (see `Conn::consume()`).
-    Flat(KVVec<u8>),
+    Flat(Bytes),
     /// In the skbs it arrived in: data for a socket from TCP, 16 KiB or
     /// more.
     Skbs(SkbChain),
@@ -116,7 +116,7 @@ impl Incoming {
     }
 
     /// A message from `src` with header `hdr` and payload `data`.
-    pub(crate) fn new(hdr: Header, src: Endpoint, data: KVVec<u8>) -> Result<ListArc<Self>> {
+    pub(crate) fn new(hdr: Header, src: Endpoint, data: Bytes) -> Result<ListArc<Self>> {
         Ok(Self::fill(
             Self::reserve(GFP_KERNEL)?,
             hdr,

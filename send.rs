@@ -15,7 +15,7 @@ use crate::proto::header::{Header, MAX_MSG_SIZE};
 use crate::proto::stats::Stat;
 use crate::recv::{self, Incoming};
 use crate::socket::Transport;
-use crate::sys::{self, consts, errno, tcp, MsgHdr, Sock};
+use crate::sys::{self, consts, errno, tcp, Bytes, MsgHdr, Sock};
 use crate::zcopy::ZInfo;
 use crate::{conn, proto_err, Rds};
 
@@ -227,7 +227,7 @@ fn tcp_queue(
     src: Endpoint,
     dest: Endpoint,
     paths: Option<Arc<conn::Paths>>,
-    data: KVVec<u8>,
+    data: Bytes,
     zcookie: Option<(u32, ListArc<ZInfo>)>,
     nonblock: bool,
     mut timeo: i64,
@@ -304,7 +304,7 @@ fn loop_xmit(
     sender: &Sock,
     src: Endpoint,
     dest: Endpoint,
-    data: KVVec<u8>,
+    data: Bytes,
     nonblock: bool,
     mut timeo: i64,
 ) -> Result {
@@ -319,7 +319,7 @@ fn loop_xmit(
                 ..Header::default()
             };
             let from = Endpoint { port: 0, ..dest };
-            let pong = Incoming::new(hdr, from, KVVec::new())?;
+            let pong = Incoming::new(hdr, from, Bytes::new())?;
             let now = sys::local_clock();
             pong.set_trace(now, now);
             sys::stat_inc(Stat::RecvPing);

@@ -622,6 +622,26 @@ out:
 	return ret;
 }
 
+static gfp_t rdsrs_bytes_gfp(bool atomic)
+{
+	return atomic ? GFP_ATOMIC | __GFP_NOWARN : GFP_KERNEL;
+}
+
+void *rdsrs_kvmalloc(unsigned long size, bool atomic)
+{
+	return kvmalloc(size, rdsrs_bytes_gfp(atomic));
+}
+
+void *rdsrs_kvrealloc(void *p, unsigned long size, bool atomic)
+{
+	return kvrealloc(p, size, rdsrs_bytes_gfp(atomic));
+}
+
+void rdsrs_kvfree(void *p)
+{
+	kvfree(p);
+}
+
 int rdsrs_msg_copy_from(struct msghdr *msg, unsigned char *dst, unsigned long len)
 {
 	return copy_from_iter_full(dst, len, &msg->msg_iter) ? 0 : -EFAULT;

@@ -272,6 +272,12 @@ void rdsrs_sk_put(struct sock *sk);
 int rdsrs_laddr_check(struct sock *sk, const unsigned char addr[16],
 		      unsigned int scope_id);
 
+/* kvmalloc(), kvrealloc() and kvfree() of message bytes: with GFP_KERNEL, or
+ * with GFP_ATOMIC | __GFP_NOWARN if @atomic (sys/bytes.rs). */
+void *rdsrs_kvmalloc(unsigned long size, _Bool atomic);
+void *rdsrs_kvrealloc(void *p, unsigned long size, _Bool atomic);
+void rdsrs_kvfree(void *p);
+
 /* Copies @len bytes of @msg's payload to @dst: 0, or -EFAULT. */
 int rdsrs_msg_copy_from(struct msghdr *msg, unsigned char *dst, unsigned long len);
 /* Copies @len bytes from @src to @msg's buffers: bytes copied, or -EFAULT. */

@@ -13,7 +13,7 @@ use kernel::prelude::*;
 use kernel::sync::{Arc, UniqueArc};
 use kernel::workqueue::Queue;
 
-use super::{ffi, MsgHdr};
+use super::{ffi, Bytes, MsgHdr};
 use crate::conn::Conn;
 use crate::proto::addr::Addr;
 use crate::proto::stats::Stat;
@@ -474,7 +474,7 @@ impl Skb {
     /// Appends the `len` bytes at `off` to `dst`, which has room for them
     /// (its capacity): no zeroing first, as with [`Skb::copy`] into a
     /// zeroed buffer.
-    pub(crate) fn append(&self, off: usize, len: usize, dst: &mut KVVec<u8>) -> Result {
+    pub(crate) fn append(&self, off: usize, len: usize, dst: &mut Bytes) -> Result {
         let spare = dst.spare_capacity_mut();
         if spare.len() < len {
             return Err(EINVAL);
@@ -565,8 +565,8 @@ impl SkbChain {
     }
 
     /// The bytes of the chain in a new buffer with room for `cap` bytes.
-    pub(crate) fn to_flat(&self, cap: usize, flags: kernel::alloc::Flags) -> Result<KVVec<u8>> {
-        let mut v = KVVec::with_capacity(cap.max(self.len), flags)?;
+    pub(crate) fn to_flat(&self, cap: usize, flags: kernel::alloc::Flags) -> Result<Bytes> {
+        let mut v = super::bytes_with_capacity(cap.max(self.len), flags)?;
         let spare = v.spare_capacity_mut();
         // SAFETY: The chain is owned and live (type invariant) and only read;
         // `spare` is writable for at least `self.len` bytes.
