@@ -607,6 +607,9 @@ pub(crate) struct Conn {
     /// Another context asked for a write while one was under way: a
     /// sendmsg, or the write-space callback with messages to send.
     xmit_again: AtomicBool,
+    /// The send work is queued and has not started: another request to
+    /// queue it is already honoured.
+    send_queued: AtomicBool,
     /// This path's index among the peer's paths.
     pub(crate) index: u8,
     /// What the paths to the peer share.
@@ -630,6 +633,9 @@ kernel::impl_has_work! {
 impl WorkItem<0> for Conn {
     type Pointer = Arc<Conn>;
     fn run(this: Arc<Conn>) {
+        // Before reading the queue: a request from now on queues the work
+        // again.
+        this.send_queued.store(false, Ordering::SeqCst);
         this.xmit(Writer::Work);
     }
 }
@@ -675,6 +681,7 @@ impl Conn {
                     map_queued: false,
                 }, "Conn::inner"),
                 in_xmit: AtomicBool::new(false),
+                send_queued: AtomicBool::new(false),
                 xmit_again: AtomicBool::new(false),
                 index,
                 peer,
@@ -813,7 +820,11 @@ impl Conn {
     }
 
     pub(crate) fn queue_send(self: &Arc<Self>) {
-        let _ = tcp::wq().enqueue::<Arc<Conn>, 0>(self.clone());
+        // Most requests come while the work is queued: they skip the
+        // reference and queue_work() it would take.
+        if !self.send_queued.swap(true, Ordering::SeqCst) {
+            let _ = tcp::wq().enqueue::<Arc<Conn>, 0>(self.clone());
+        }
     }
 
     pub(crate) fn queue_recv(self: &Arc<Self>) {
