@@ -33,7 +33,7 @@ use crate::proto::stats::Stat;
 use crate::recv::{self, Incoming, Payload};
 use crate::sys::sync::{new_spinlock_bh, SpinLockBh, TryLock};
 use crate::sys::tcp::{self, DataReady, Skb, SkbChain, TcpInfo, TcpSock, TcpState};
-use crate::sys::{self, Bytes, Sock};
+use crate::sys::{self, Bytes, SendBuf, Sock};
 use crate::zcopy::ZInfo;
 
 /// A message queued on a connection (upstream's `struct rds_message` on
@@ -48,7 +48,7 @@ pub(crate) struct OutMsg {
     dport: u16,
     /// Extension headers (`h_exthdr`), for pongs.
     exthdr: [u8; EXT_SPACE],
-    data: Bytes,
+    data: SendBuf,
     /// The sending socket, whose send buffer the message counts against until
     /// TCP acknowledges it; `None` for pongs, and once the message has been
     /// given back (a socket that closes lets go of the one message it cannot
@@ -97,7 +97,7 @@ struct Base {
     sport: u16,
     dport: u16,
     exthdr: [u8; EXT_SPACE],
-    data: Bytes,
+    data: SendBuf,
     cong: bool,
 }
 
@@ -106,7 +106,7 @@ impl OutMsg {
     pub(crate) fn new(
         sport: u16,
         dport: u16,
-        data: Bytes,
+        data: SendBuf,
         sender: Option<ARef<Sock>>,
         zcookie: Option<(u32, ListArc<ZInfo>)>,
     ) -> Result<ListArc<Self>> {
@@ -126,7 +126,7 @@ impl OutMsg {
             sport: 0,
             dport: 0,
             exthdr: [0; EXT_SPACE],
-            data: map,
+            data: SendBuf::Flat(map),
             cong: true,
         };
         Self::build(base, None, None)
@@ -155,7 +155,7 @@ impl OutMsg {
             sport,
             dport,
             exthdr: h.exthdr,
-            data: Bytes::new(),
+            data: SendBuf::Flat(Bytes::new()),
             cong: false,
         };
         Self::build(base, None, None)
@@ -1414,12 +1414,24 @@ impl Conn {
             }
             let hdr = m.header();
             let sent = m.sent.load(Ordering::Relaxed);
-            let (h, d) = if sent < HEADER_LEN {
-                (&hdr[sent..], &m.data[..])
-            } else {
-                (&hdr[..0], &m.data[sent - HEADER_LEN..])
-            };
-            match sock.send(h, d) {
+            // A message in page fragments goes without a copy, unless it was
+            // given to TCP before (a retransmission), whose references may
+            // still cover its header: then it is copied, as others are.
+            let spliced = m
+                .data
+                .frag()
+                .filter(|_| m.state.load(Ordering::Relaxed) & RETRANSMITTED == 0)
+                .and_then(|f| sock.send_frag(f, sent, &hdr));
+            let res = spliced.unwrap_or_else(|| {
+                let payload = m.data.payload();
+                let (h, d) = if sent < HEADER_LEN {
+                    (&hdr[sent..], payload)
+                } else {
+                    (&hdr[..0], &payload[sent - HEADER_LEN..])
+                };
+                sock.send(h, d)
+            });
+            match res {
                 Ok(n) => {
                     let total = sent + n;
                     let mut inner = self.inner.lock();
@@ -1910,7 +1922,7 @@ pub(crate) fn send(
     sk: &Sock,
     src: Endpoint,
     dest: Endpoint,
-    data: Bytes,
+    data: SendBuf,
     zcookie: Option<(u32, ListArc<ZInfo>)>,
 ) -> Result {
     let m = OutMsg::new(src.port, dest.port, data, Some(sk.into()), zcookie)?;

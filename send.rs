@@ -15,7 +15,7 @@ use crate::proto::header::{Header, MAX_MSG_SIZE};
 use crate::proto::stats::Stat;
 use crate::recv::{self, Incoming};
 use crate::socket::Transport;
-use crate::sys::{self, consts, errno, tcp, Bytes, MsgHdr, Sock};
+use crate::sys::{self, consts, errno, tcp, Bytes, MsgHdr, SendBuf, Sock};
 use crate::zcopy::ZInfo;
 use crate::{conn, proto_err, Rds};
 
@@ -50,7 +50,17 @@ pub(crate) fn sendmsg(
         return Err(errno::eopnotsupp());
     }
     rm_size(&cmsgs, flags & consts::MSG_ZEROCOPY != 0)?;
-    let data = msg.copy_payload(len)?;
+    // Another host's address once a send found it so: the check of the
+    // namespace's addresses costs a FIB lookup.
+    let paths = conn::find_paths(sk.rds().net(), src, dest).filter(|p| p.is_remote());
+    let local = dest.addr.is_loopback()
+        || (paths.is_none() && sk.laddr_check(&dest.addr, dest.scope_id).is_ok());
+    // For another host, in memory TCP need not copy if it fits.
+    let data = if local {
+        Copied::Local(msg.copy_payload(len)?)
+    } else {
+        Copied::Remote(msg.copy_payload_send(len)?)
+    };
     // CAST: at most 1 MiB.
     sys::stat_add(Stat::CopyFromUser, len as u64);
     // Upstream's rs_conn is set from here on: SIOCRDSSETTOS is refused.
@@ -59,22 +69,28 @@ pub(crate) fn sendmsg(
     let zcookie = zcookie.map(|c| ZInfo::new().map(|n| (c, n))).transpose()?;
 
     let nonblock = flags & consts::MSG_DONTWAIT != 0;
-    // Another host's address once a send found it so: the check of the
-    // namespace's addresses costs a FIB lookup.
-    let paths = conn::find_paths(sk.rds().net(), src, dest).filter(|p| p.is_remote());
-    if dest.addr.is_loopback()
-        || (paths.is_none() && sk.laddr_check(&dest.addr, dest.scope_id).is_ok())
-    {
-        loop_xmit(rds, sk, src, dest, data, nonblock, timeo)?;
-        // Delivered at once: the "transmission" is complete.
-        if let Some((cookie, node)) = zcookie {
-            sk.rds().zcopy.lock().complete(cookie, node);
-            sk.wake();
+    match data {
+        Copied::Local(data) => {
+            loop_xmit(rds, sk, src, dest, data, nonblock, timeo)?;
+            // Delivered at once: the "transmission" is complete.
+            if let Some((cookie, node)) = zcookie {
+                sk.rds().zcopy.lock().complete(cookie, node);
+                sk.wake();
+            }
         }
-    } else {
-        tcp_queue(sk, src, dest, paths, data, zcookie, nonblock, timeo)?;
+        Copied::Remote(data) => {
+            tcp_queue(sk, src, dest, paths, data, zcookie, nonblock, timeo)?;
+        }
     }
     Ok(len)
+}
+
+/// A payload copied from the user, in the memory its destination takes.
+enum Copied {
+    /// For a socket of this host (upstream's loop transport).
+    Local(Bytes),
+    /// For another host, over TCP.
+    Remote(SendBuf),
 }
 
 /// `SOL_RDS` control message types of sendmsg (include/uapi/linux/rds.h).
@@ -227,7 +243,7 @@ fn tcp_queue(
     src: Endpoint,
     dest: Endpoint,
     paths: Option<Arc<conn::Paths>>,
-    data: Bytes,
+    data: SendBuf,
     zcookie: Option<(u32, ListArc<ZInfo>)>,
     nonblock: bool,
     mut timeo: i64,

@@ -642,6 +642,18 @@ void rdsrs_kvfree(void *p)
 	kvfree(p);
 }
 
+void *rdsrs_frag_alloc(unsigned int size)
+{
+	if (size > PAGE_SIZE)
+		return NULL;
+	return netdev_alloc_frag(size);
+}
+
+void rdsrs_frag_free(void *p)
+{
+	skb_free_frag(p);
+}
+
 int rdsrs_msg_copy_from(struct msghdr *msg, unsigned char *dst, unsigned long len)
 {
 	return copy_from_iter_full(dst, len, &msg->msg_iter) ? 0 : -EFAULT;
@@ -1126,27 +1138,18 @@ int rdsrs_tcp_state(struct socket *sock)
 	}
 }
 
-long rdsrs_tcp_send(struct socket *sock, const unsigned char *hdr,
-		    unsigned long hlen, const unsigned char *data,
-		    unsigned long dlen, int more)
+/* Sends @msg, of @len bytes, for rdsrs_tcp_send() and rdsrs_tcp_send_frag(). */
+static long rdsrs_tcp_sendmsg(struct socket *sock, struct msghdr *msg,
+			      unsigned long len)
 {
-	struct msghdr msg = {
-		.msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL | (more ? MSG_MORE : 0),
-	};
 	struct rdsrs_tcp_cb *cb;
-	struct kvec vec[2];
-	int n = 0;
 	int ret;
 
-	if (hlen)
-		vec[n++] = (struct kvec){ .iov_base = (void *)hdr, .iov_len = hlen };
-	if (dlen)
-		vec[n++] = (struct kvec){ .iov_base = (void *)data, .iov_len = dlen };
 	/* TCP calls sk_write_space on ack progress only while SOCK_NOSPACE is
 	 * set: set it, so that acknowledgements always reach ->tcp_event. */
 	set_bit(SOCK_NOSPACE, &sock->flags);
-	ret = kernel_sendmsg(sock, &msg, vec, n, hlen + dlen);
-	if (ret == -EAGAIN || (ret >= 0 && ret < hlen + dlen)) {
+	ret = sock_sendmsg(sock, msg);
+	if (ret == -EAGAIN || (ret >= 0 && ret < len)) {
 		/* The caller waits for room: the next write-space call is
 		 * news, acknowledgement or not. */
 		read_lock_bh(&sock->sk->sk_callback_lock);
@@ -1156,6 +1159,37 @@ long rdsrs_tcp_send(struct socket *sock, const unsigned char *hdr,
 		read_unlock_bh(&sock->sk->sk_callback_lock);
 	}
 	return ret;
+}
+
+long rdsrs_tcp_send(struct socket *sock, const unsigned char *hdr,
+		    unsigned long hlen, const unsigned char *data,
+		    unsigned long dlen, int more)
+{
+	struct msghdr msg = {
+		.msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL | (more ? MSG_MORE : 0),
+	};
+	struct kvec vec[2];
+	int n = 0;
+
+	if (hlen)
+		vec[n++] = (struct kvec){ .iov_base = (void *)hdr, .iov_len = hlen };
+	if (dlen)
+		vec[n++] = (struct kvec){ .iov_base = (void *)data, .iov_len = dlen };
+	iov_iter_kvec(&msg.msg_iter, ITER_SOURCE, vec, n, hlen + dlen);
+	return rdsrs_tcp_sendmsg(sock, &msg, hlen + dlen);
+}
+
+long rdsrs_tcp_send_frag(struct socket *sock, const unsigned char *buf,
+			 unsigned long len)
+{
+	struct msghdr msg = {
+		.msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL | MSG_SPLICE_PAGES,
+	};
+	struct bio_vec bvec;
+
+	bvec_set_virt(&bvec, (void *)buf, len);
+	iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, &bvec, 1, len);
+	return rdsrs_tcp_sendmsg(sock, &msg, len);
 }
 
 void rdsrs_tcp_cork(struct socket *sock, int on)

@@ -278,6 +278,15 @@ void *rdsrs_kvmalloc(unsigned long size, _Bool atomic);
 void *rdsrs_kvrealloc(void *p, unsigned long size, _Bool atomic);
 void rdsrs_kvfree(void *p);
 
+/*
+ * Page-fragment memory of @size bytes (at most 4096) for a message to send,
+ * whose pages TCP takes references to rather than copying them
+ * (netdev_alloc_frag()): NULL if there is none. rdsrs_frag_free() gives it
+ * back.
+ */
+void *rdsrs_frag_alloc(unsigned int size);
+void rdsrs_frag_free(void *p);
+
 /* Copies @len bytes of @msg's payload to @dst: 0, or -EFAULT. */
 int rdsrs_msg_copy_from(struct msghdr *msg, unsigned char *dst, unsigned long len);
 /* Copies @len bytes from @src to @msg's buffers: bytes copied, or -EFAULT. */
@@ -364,6 +373,13 @@ int rdsrs_tcp_state(struct socket *sock);
 long rdsrs_tcp_send(struct socket *sock, const unsigned char *hdr,
 		    unsigned long hlen, const unsigned char *data,
 		    unsigned long dlen, int more);
+/*
+ * As rdsrs_tcp_send(), for the @len bytes at @buf, within memory from
+ * rdsrs_frag_alloc(): TCP takes references to its pages instead of copying
+ * the bytes (MSG_SPLICE_PAGES), so they must not change afterwards.
+ */
+long rdsrs_tcp_send_frag(struct socket *sock, const unsigned char *buf,
+			 unsigned long len);
 /*
  * Corks (@on) or uncorks @sock (TCP_CORK): while corked, TCP sends only full
  * segments; uncorking sends what is pending.

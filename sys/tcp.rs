@@ -13,9 +13,10 @@ use kernel::prelude::*;
 use kernel::sync::{Arc, UniqueArc};
 use kernel::workqueue::Queue;
 
-use super::{ffi, Bytes, MsgHdr};
+use super::{ffi, Bytes, Frag, MsgHdr};
 use crate::conn::Conn;
 use crate::proto::addr::Addr;
+use crate::proto::header::HEADER_LEN;
 use crate::proto::stats::Stat;
 use crate::NetState;
 
@@ -263,6 +264,29 @@ impl TcpSock {
         // CAST: a byte count or a negative errno.
         to_result(n.min(0) as c_int)?;
         Ok(n as usize)
+    }
+
+    /// Queues the message in `frag` from byte `off` of its header and
+    /// payload on, without copying or blocking; at `off` 0 it writes `hdr`
+    /// there first. Returns the bytes queued, or `None` if the header can no
+    /// longer be written there (TCP was given the memory before): the
+    /// message then goes through [`Self::send`].
+    pub(crate) fn send_frag(
+        &self,
+        frag: &Frag,
+        off: usize,
+        hdr: &[u8; HEADER_LEN],
+    ) -> Option<Result<usize>> {
+        if off == 0 && !frag.set_header(hdr) {
+            return None;
+        }
+        let (ptr, len) = frag.give(off)?;
+        // SAFETY: `self.sock` is live; `ptr` is `len` bytes of memory from
+        // `rdsrs_frag_alloc()` that never change again (`Frag::give`), and
+        // whose pages TCP holds references to for as long as it uses them.
+        let n = unsafe { ffi::rdsrs_tcp_send_frag(self.sock.as_ptr(), ptr, len as _) };
+        // CAST: a byte count or a negative errno.
+        Some(to_result(n.min(0) as c_int).map(|()| n as usize))
     }
 
     /// Local address, peer address, ports and RTT of the connection.
