@@ -33,7 +33,7 @@ use crate::proto::stats::Stat;
 use crate::recv::{self, Incoming, Payload};
 use crate::sys::sync::{new_spinlock_bh, SpinLockBh, TryLock};
 use crate::sys::tcp::{self, DataReady, Skb, SkbChain, TcpInfo, TcpSock, TcpState};
-use crate::sys::{self, Bytes, SendBuf, Sock};
+use crate::sys::{self, Bytes, Frag, SendBuf, Sock};
 use crate::zcopy::ZInfo;
 
 /// A message queued on a connection (upstream's `struct rds_message` on
@@ -213,6 +213,12 @@ impl OutMsg {
 
     fn wire_len(&self) -> usize {
         HEADER_LEN + self.data.len()
+    }
+
+    /// Whether the message goes to TCP without a copy: it is in page
+    /// fragments, and was never given to an earlier connection.
+    fn spliceable(&self) -> bool {
+        self.data.frag().is_some() && self.state.load(Ordering::Relaxed) & RETRANSMITTED == 0
     }
 
     /// Gives the message's bytes back to its sender's send buffer, once.
@@ -1351,7 +1357,7 @@ impl Conn {
         // Uncorked on every way out.
         let mut cork = Cork(None);
         for _ in 0..batch {
-            let (sock, gen, head, more) = {
+            let (sock, gen, msgs, more) = {
                 let mut inner = self.inner.lock();
                 if inner.dead || !inner.up {
                     return XmitEnd::Stop;
@@ -1359,9 +1365,8 @@ impl Conn {
                 let Some(sock) = inner.sock.clone() else {
                     return XmitEnd::Stop;
                 };
-                let front = inner.send_queue.cursor_front();
-                let head: Option<Arc<OutMsg>> = front.as_ref().map(|c| c.current().into());
-                let more = front.and_then(|c| c.next()).is_some();
+                let head: Option<Arc<OutMsg>> =
+                    inner.send_queue.cursor_front().map(|c| c.current().into());
                 // A map update goes between messages (`rds_send_xmit()`).
                 let between = head
                     .as_ref()
@@ -1402,9 +1407,35 @@ impl Conn {
                     }
                     continue;
                 }
-                (sock, inner.gen, head, more)
+                // Behind a head in page fragments, the messages not yet
+                // started that are too go with it, in one call: TCP then
+                // sends them as one packet (GSO), where, a call each, it
+                // would send each segment as it fills.
+                let mut msgs: [Option<Arc<OutMsg>>; tcp::FRAGS_MAX] = Default::default();
+                let mut more = false;
+                if let Some(h) = head {
+                    let gather = h.spliceable();
+                    msgs[0] = Some(h);
+                    let mut k = 1;
+                    let mut next = inner.send_queue.cursor_front().and_then(|c| c.next());
+                    while let Some(c) = next {
+                        let m = c.current();
+                        let fits = gather
+                            && k < tcp::FRAGS_MAX
+                            && m.spliceable()
+                            && m.sent.load(Ordering::Relaxed) == 0;
+                        if !fits {
+                            more = true;
+                            break;
+                        }
+                        msgs[k] = Some(m.into());
+                        k += 1;
+                        next = c.next();
+                    }
+                }
+                (sock, inner.gen, msgs, more)
             };
-            let Some(m) = head else {
+            let Some(head) = msgs[0].clone() else {
                 self.drop_acked(&sock, gen);
                 return XmitEnd::Empty;
             };
@@ -1412,68 +1443,87 @@ impl Conn {
             if more {
                 cork.on(&sock);
             }
-            let hdr = m.header();
-            let sent = m.sent.load(Ordering::Relaxed);
-            // A message in page fragments goes without a copy, unless it was
-            // given to TCP before (a retransmission), whose references may
-            // still cover its header: then it is copied, as others are.
-            let spliced = m
-                .data
-                .frag()
-                .filter(|_| m.state.load(Ordering::Relaxed) & RETRANSMITTED == 0)
-                .and_then(|f| sock.send_frag(f, sent, &hdr));
-            let res = spliced.unwrap_or_else(|| {
-                let payload = m.data.payload();
+            let mut offs = [0usize; tcp::FRAGS_MAX];
+            let mut frags: [Option<&Frag>; tcp::FRAGS_MAX] = [None; tcp::FRAGS_MAX];
+            for (i, m) in msgs.iter().enumerate() {
+                let Some(m) = m else {
+                    break;
+                };
+                offs[i] = m.sent.load(Ordering::Relaxed);
+                frags[i] = m.data.frag().filter(|_| m.spliceable());
+            }
+            let hdr = |i: usize| msgs[i].as_ref().map_or([0; HEADER_LEN], |m| m.header());
+            // Without a copy if the head is in page fragments. A message
+            // given to TCP before (a retransmission, whose old references
+            // may still cover its header) is copied, as others are.
+            let (k, res) = sock.send_frags(&frags, &offs, hdr).unwrap_or_else(|| {
+                let (sent, hdr) = (offs[0], head.header());
+                let payload = head.data.payload();
                 let (h, d) = if sent < HEADER_LEN {
                     (&hdr[sent..], payload)
                 } else {
                     (&hdr[..0], &payload[sent - HEADER_LEN..])
                 };
-                sock.send(h, d)
+                (1, sock.send(h, d))
             });
             match res {
                 Ok(n) => {
-                    let total = sent + n;
                     let mut inner = self.inner.lock();
+                    // Bytes not yet counted to a message, in order.
+                    let mut left = n;
                     if inner.gen != gen {
                         // Reset meanwhile (`unsend()` ran): these bytes went
-                        // to the old connection, and the message starts
-                        // again on the next. It may have reached the peer
+                        // to the old connection, and the messages start
+                        // again on the next. They may have reached the peer
                         // whole: flagged, so that a copy is dropped.
-                        if n != 0 {
-                            m.state.fetch_or(RETRANSMITTED, Ordering::Relaxed);
+                        for (i, m) in msgs.iter().take(k).flatten().enumerate() {
+                            let took = left.min(m.wire_len() - offs[i]);
+                            left -= took;
+                            if took != 0 {
+                                m.state.fetch_or(RETRANSMITTED, Ordering::Relaxed);
+                            }
                         }
                         continue;
                     }
-                    m.sent.store(total, Ordering::Relaxed);
-                    if total == m.wire_len() {
-                        let last = sock.write_seq().wrapping_sub(1);
+                    // The TCP sequence after the last byte queued: only
+                    // this context writes.
+                    let end = sock.write_seq();
+                    let mut moved = None;
+                    for (i, m) in msgs.iter().take(k).flatten().enumerate() {
+                        let took = left.min(m.wire_len() - offs[i]);
+                        left -= took;
+                        let total = offs[i] + took;
+                        m.sent.store(total, Ordering::Relaxed);
+                        if total != m.wire_len() {
+                            break;
+                        }
+                        // CAST: bytes of one call, far below 4 GiB.
+                        let last = end.wrapping_sub(left as u32).wrapping_sub(1);
                         m.last.store(last, Ordering::Relaxed);
                         let was = m.state.fetch_or(WRITTEN, Ordering::Relaxed);
                         self.stats
                             .sent(m.data.len(), was & WRITTEN == 0, was & RETRANSMITTED != 0);
-                        let mut retrans = false;
                         if let Some(c) = inner.send_queue.cursor_front() {
-                            if core::ptr::eq(&*c.current(), &*m) {
+                            if core::ptr::eq(&*c.current(), &**m) {
                                 let done = c.remove();
                                 if !done.cong {
                                     inner.retrans.push_back(done);
-                                    retrans = true;
+                                    moved = Some(last);
                                 }
                             }
                         }
-                        let empty = inner.send_queue.is_empty() && !inner.map_queued;
-                        drop(inner);
-                        // The acknowledgement may have come during the
-                        // write (`release_sock()` processes it), its
-                        // write-space callback finding the message not yet
-                        // on the retransmit queue.
-                        if retrans && tcp_acked(last, sock.snd_una()) {
-                            self.drop_acked(&sock, gen);
-                        }
-                        if empty {
-                            return XmitEnd::Empty;
-                        }
+                    }
+                    let empty = inner.send_queue.is_empty() && !inner.map_queued;
+                    drop(inner);
+                    // The acknowledgement may have come during the
+                    // write (`release_sock()` processes it), its
+                    // write-space callback finding the messages not yet
+                    // on the retransmit queue.
+                    if moved.is_some_and(|last| tcp_acked(last, sock.snd_una())) {
+                        self.drop_acked(&sock, gen);
+                    }
+                    if empty {
+                        return XmitEnd::Empty;
                     }
                 }
                 Err(e) if e == EAGAIN => {

@@ -1138,7 +1138,7 @@ int rdsrs_tcp_state(struct socket *sock)
 	}
 }
 
-/* Sends @msg, of @len bytes, for rdsrs_tcp_send() and rdsrs_tcp_send_frag(). */
+/* Sends @msg, of @len bytes, for rdsrs_tcp_send() and rdsrs_tcp_send_frags(). */
 static long rdsrs_tcp_sendmsg(struct socket *sock, struct msghdr *msg,
 			      unsigned long len)
 {
@@ -1179,16 +1179,22 @@ long rdsrs_tcp_send(struct socket *sock, const unsigned char *hdr,
 	return rdsrs_tcp_sendmsg(sock, &msg, hlen + dlen);
 }
 
-long rdsrs_tcp_send_frag(struct socket *sock, const unsigned char *buf,
-			 unsigned long len)
+long rdsrs_tcp_send_frags(struct socket *sock, const struct rdsrs_iov *iov,
+			  unsigned int n)
 {
 	struct msghdr msg = {
 		.msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL | MSG_SPLICE_PAGES,
 	};
-	struct bio_vec bvec;
+	struct bio_vec bvec[RDSRS_TCP_FRAGS_MAX];
+	unsigned long len = 0;
+	unsigned int i;
 
-	bvec_set_virt(&bvec, (void *)buf, len);
-	iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, &bvec, 1, len);
+	n = min_t(unsigned int, n, RDSRS_TCP_FRAGS_MAX);
+	for (i = 0; i < n; i++) {
+		bvec_set_virt(&bvec[i], (void *)iov[i].base, iov[i].len);
+		len += iov[i].len;
+	}
+	iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, bvec, n, len);
 	return rdsrs_tcp_sendmsg(sock, &msg, len);
 }
 

@@ -373,13 +373,20 @@ int rdsrs_tcp_state(struct socket *sock);
 long rdsrs_tcp_send(struct socket *sock, const unsigned char *hdr,
 		    unsigned long hlen, const unsigned char *data,
 		    unsigned long dlen, int more);
+/* Bytes to send: @len at @base. */
+struct rdsrs_iov {
+	const unsigned char *base;
+	unsigned long len;
+};
+enum { RDSRS_TCP_FRAGS_MAX = 16 };
 /*
- * As rdsrs_tcp_send(), for the @len bytes at @buf, within memory from
- * rdsrs_frag_alloc(): TCP takes references to its pages instead of copying
- * the bytes (MSG_SPLICE_PAGES), so they must not change afterwards.
+ * As rdsrs_tcp_send(), for the @n (at most RDSRS_TCP_FRAGS_MAX) ranges of
+ * @iov in order, within memory from rdsrs_frag_alloc(): TCP takes references
+ * to its pages instead of copying the bytes (MSG_SPLICE_PAGES), so they must
+ * not change afterwards.
  */
-long rdsrs_tcp_send_frag(struct socket *sock, const unsigned char *buf,
-			 unsigned long len);
+long rdsrs_tcp_send_frags(struct socket *sock, const struct rdsrs_iov *iov,
+			  unsigned int n);
 /*
  * Corks (@on) or uncorks @sock (TCP_CORK): while corked, TCP sends only full
  * segments; uncorking sends what is pending.

@@ -120,6 +120,9 @@ pub(crate) enum TcpState {
     Closed,
 }
 
+/// Messages [`TcpSock::send_frags`] passes to TCP in one call, at most.
+pub(crate) const FRAGS_MAX: usize = ffi::RDSRS_TCP_FRAGS_MAX as usize;
+
 /// A kernel TCP socket with our callbacks.
 ///
 /// # Invariants
@@ -266,27 +269,52 @@ impl TcpSock {
         Ok(n as usize)
     }
 
-    /// Queues the message in `frag` from byte `off` of its header and
-    /// payload on, without copying or blocking; at `off` 0 it writes `hdr`
-    /// there first. Returns the bytes queued, or `None` if the header can no
-    /// longer be written there (TCP was given the memory before): the
-    /// message then goes through [`Self::send`].
-    pub(crate) fn send_frag(
+    /// Queues messages in page fragments, in order, without copying or
+    /// blocking: message `i` is `frags[i]` from byte `offs[i]` of its header
+    /// and payload on, with header `hdr(i)` written there first at offset 0.
+    /// Stops at the first `None`, and before the first whose header can no
+    /// longer be written there (TCP was given the memory before: such a
+    /// message goes through [`Self::send`]). Returns how many messages it
+    /// passed to TCP, with the bytes TCP took of them; `None` if not even
+    /// the first.
+    pub(crate) fn send_frags(
         &self,
-        frag: &Frag,
-        off: usize,
-        hdr: &[u8; HEADER_LEN],
-    ) -> Option<Result<usize>> {
-        if off == 0 && !frag.set_header(hdr) {
+        frags: &[Option<&Frag>; FRAGS_MAX],
+        offs: &[usize; FRAGS_MAX],
+        hdr: impl Fn(usize) -> [u8; HEADER_LEN],
+    ) -> Option<(usize, Result<usize>)> {
+        let mut iov = [ffi::rdsrs_iov {
+            base: core::ptr::null(),
+            len: 0,
+        }; FRAGS_MAX];
+        let mut k = 0;
+        for (i, slot) in iov.iter_mut().enumerate() {
+            let Some(frag) = frags[i] else {
+                break;
+            };
+            if offs[i] == 0 && !frag.set_header(&hdr(i)) {
+                break;
+            }
+            let Some((base, len)) = frag.give(offs[i]) else {
+                break;
+            };
+            // CAST: at most a page.
+            *slot = ffi::rdsrs_iov {
+                base,
+                len: len as _,
+            };
+            k += 1;
+        }
+        if k == 0 {
             return None;
         }
-        let (ptr, len) = frag.give(off)?;
-        // SAFETY: `self.sock` is live; `ptr` is `len` bytes of memory from
-        // `rdsrs_frag_alloc()` that never change again (`Frag::give`), and
-        // whose pages TCP holds references to for as long as it uses them.
-        let n = unsafe { ffi::rdsrs_tcp_send_frag(self.sock.as_ptr(), ptr, len as _) };
+        // SAFETY: `self.sock` is live; each of the first `k` ranges of `iov`
+        // is memory from `rdsrs_frag_alloc()` that never changes again
+        // (`Frag::give`), and whose pages TCP holds references to for as
+        // long as it uses them. CAST: `k` is at most `FRAGS_MAX`.
+        let n = unsafe { ffi::rdsrs_tcp_send_frags(self.sock.as_ptr(), iov.as_ptr(), k as _) };
         // CAST: a byte count or a negative errno.
-        Some(to_result(n.min(0) as c_int).map(|()| n as usize))
+        Some((k, to_result(n.min(0) as c_int).map(|()| n as usize)))
     }
 
     /// Local address, peer address, ports and RTT of the connection.
