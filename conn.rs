@@ -1927,8 +1927,10 @@ enum Writer {
 }
 
 impl Writer {
-    /// Messages written before the send work takes over (a new run of it,
-    /// or it from the sender): upstream's `send_batch_count` is 64.
+    /// Writes (each of one message, or of up to `tcp::FRAGS_MAX` messages
+    /// in page fragments) made before the send work takes over (a new run
+    /// of it, or it from the sender): upstream's `send_batch_count` is 64
+    /// messages.
     fn batch(self) -> usize {
         match self {
             Writer::Work => 1024,
