@@ -1435,7 +1435,7 @@ impl Conn {
                 }
                 (sock, inner.gen, msgs, more)
             };
-            let Some(head) = msgs[0].clone() else {
+            let Some(head) = msgs[0].as_ref() else {
                 self.drop_acked(&sock, gen);
                 return XmitEnd::Empty;
             };
